@@ -1,0 +1,48 @@
+//! The command line: what each command accepts. Operators add no code here; their
+//! parameters come from their declarations.
+
+use clap::{Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Operators and other items come from plugins: `infty plugins` lists them and
+`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]...`.
+
+Plugins are loaded from a 'plugins' folder next to the executable, then from each
+folder in INFTY_PLUGIN_PATH.
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or bad input, 130 interrupted.";
+
+/// Function-space image operators: pipelines of plugins over images of any size.
+#[derive(Parser, Debug)]
+#[command(name = "infty", version, disable_help_subcommand = true, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a pipeline: read IN ! OP [--param v]... ! write OUT  (IN/OUT may be - for stdin/stdout)
+    #[command(
+        after_help = "Example:\n  infty run read in.png ! to-gray ! scale --factor 1.2 ! clamp ! write out.png"
+    )]
+    Run {
+        /// The steps, separated by '!' (or the whole pipeline as one quoted word).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "STEP")]
+        pipeline: Vec<String>,
+    },
+    /// List the loaded plugins, what they provide, and files that failed to load.
+    Plugins {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show help for a command or an item (operator, sampler, task).
+    Help {
+        /// A command (run, plugins) or an item name; none for the overview.
+        name: Option<String>,
+    },
+    /// Run an item directly: `infty <op> IN OUT [--param v]...`.
+    #[command(external_subcommand)]
+    Item(Vec<String>),
+}

@@ -1,0 +1,122 @@
+//! TIFF through the `tiff` crate, whole images in memory (u8, u16, f32; 1–4 channels).
+
+use std::io::{Read, Seek, Write};
+
+use infty_sdk::RasterInfo;
+use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::encoder::colortype::{self, ColorType};
+use tiff::encoder::{Compression, DeflateLevel, TiffEncoder, TiffValue};
+use tiff::tags::{PhotometricInterpretation, SampleFormat, Tag};
+
+use super::{Depth, Encoding, Format, Header, TiffCompression};
+use crate::raster::{Raster, Sample};
+
+/// Decoding stops past this many bytes of decoded samples.
+const MAX_DECODED_BYTES: usize = 2 << 30;
+
+fn decoder<R: Read + Seek>(source: R) -> Result<Decoder<R>, String> {
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = MAX_DECODED_BYTES;
+    Ok(Decoder::new(source).map_err(|e| e.to_string())?.with_limits(limits))
+}
+
+pub fn header<R: Read + Seek>(source: R) -> Result<Header, String> {
+    let mut decoder = decoder(source)?;
+    let (width, height) = decoder.dimensions().map_err(|e| e.to_string())?;
+    let color = decoder.colortype().map_err(|e| e.to_string())?;
+    let (channels, bits) = match color {
+        tiff::ColorType::Gray(b) => (1, b),
+        tiff::ColorType::GrayA(b) => (2, b),
+        tiff::ColorType::RGB(b) => (3, b),
+        tiff::ColorType::RGBA(b) => (4, b),
+        other => {
+            return Err(format!("unsupported colour type {other:?}; supported: gray, gray+alpha, RGB, RGBA"))
+        }
+    };
+    let float = decoder.get_tag_u32(Tag::SampleFormat).ok() == Some(SampleFormat::IEEEFP.to_u16().into());
+    let depth = match (bits, float) {
+        (8, false) => Depth::U8,
+        (16, false) => Depth::U16,
+        (32, true) => Depth::F32,
+        _ => {
+            let kind = if float { "float" } else { "integer" };
+            return Err(format!("unsupported {bits}-bit {kind} samples; supported: u8, u16, f32"));
+        }
+    };
+    Ok(Header { info: RasterInfo::new(width, height, channels), depth, format: Format::Tiff })
+}
+
+pub fn decode<R: Read + Seek>(source: R, header: &Header) -> Result<Raster, String> {
+    let mut decoder = decoder(source)?;
+    let info = header.info;
+    match decoder.read_image().map_err(|e| e.to_string())? {
+        DecodingResult::U8(data) => Ok(Raster::from_interleaved(info, &data)),
+        DecodingResult::U16(data) => Ok(Raster::from_interleaved(info, &data)),
+        DecodingResult::F32(data) => Ok(Raster::from_interleaved(info, &data)),
+        _ => Err("unsupported sample type; supported: u8, u16, f32".to_string()),
+    }
+}
+
+/// Gray + alpha colour types, which the `tiff` crate does not provide.
+macro_rules! gray_alpha {
+    ($name:ident, $inner:ty, $bits:expr, $format:expr) => {
+        struct $name;
+        impl ColorType for $name {
+            type Inner = $inner;
+            const TIFF_VALUE: PhotometricInterpretation = PhotometricInterpretation::BlackIsZero;
+            const BITS_PER_SAMPLE: &'static [u16] = &[$bits, $bits];
+            const SAMPLE_FORMAT: &'static [SampleFormat] = &[$format, $format];
+            // Only called with a predictor, which we never set.
+            fn horizontal_predict(row: &[$inner], result: &mut Vec<$inner>) {
+                result.extend_from_slice(row);
+            }
+        }
+    };
+}
+gray_alpha!(GrayAlpha8, u8, 8, SampleFormat::Uint);
+gray_alpha!(GrayAlpha16, u16, 16, SampleFormat::Uint);
+gray_alpha!(GrayAlpha32Float, f32, 32, SampleFormat::IEEEFP);
+
+fn write<C, W>(encoder: &mut TiffEncoder<W>, raster: &Raster) -> tiff::TiffResult<()>
+where
+    C: ColorType,
+    C::Inner: Sample,
+    [C::Inner]: TiffValue,
+    W: Write + Seek,
+{
+    let data: Vec<C::Inner> = raster.to_interleaved();
+    let mut image = encoder.new_image::<C>(raster.info.width, raster.info.height)?;
+    if raster.info.channels % 2 == 0 {
+        // The last channel of gray+alpha and RGBA is unassociated alpha.
+        image.encoder().write_tag(Tag::ExtraSamples, &[2u16][..])?;
+    }
+    image.encoder().write_tag(Tag::Software, concat!("infty ", env!("CARGO_PKG_VERSION")))?;
+    image.write_data(&data)
+}
+
+pub fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W) -> Result<(), String> {
+    let compression = match encoding.compression {
+        TiffCompression::None => Compression::Uncompressed,
+        TiffCompression::Deflate => Compression::Deflate(DeflateLevel::Balanced),
+        TiffCompression::Lzw => Compression::Lzw,
+        TiffCompression::Packbits => Compression::Packbits,
+    };
+    let mut encoder = TiffEncoder::new(out).map_err(|e| e.to_string())?.with_compression(compression);
+    let enc = &mut encoder;
+    match (encoding.depth, raster.info.channels) {
+        (Depth::U8, 1) => write::<colortype::Gray8, _>(enc, raster),
+        (Depth::U8, 2) => write::<GrayAlpha8, _>(enc, raster),
+        (Depth::U8, 3) => write::<colortype::RGB8, _>(enc, raster),
+        (Depth::U8, 4) => write::<colortype::RGBA8, _>(enc, raster),
+        (Depth::U16, 1) => write::<colortype::Gray16, _>(enc, raster),
+        (Depth::U16, 2) => write::<GrayAlpha16, _>(enc, raster),
+        (Depth::U16, 3) => write::<colortype::RGB16, _>(enc, raster),
+        (Depth::U16, 4) => write::<colortype::RGBA16, _>(enc, raster),
+        (Depth::F32, 1) => write::<colortype::Gray32Float, _>(enc, raster),
+        (Depth::F32, 2) => write::<GrayAlpha32Float, _>(enc, raster),
+        (Depth::F32, 3) => write::<colortype::RGB32Float, _>(enc, raster),
+        (Depth::F32, 4) => write::<colortype::RGBA32Float, _>(enc, raster),
+        (depth, channels) => return Err(format!("cannot store {channels} channels at {}", depth.name())),
+    }
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,139 @@
+//! `infty`: the plugin host. A thin layer over the library modules: parse the
+//! command line, run the command, turn errors into one message and an exit code.
+
+mod cli;
+mod engine;
+mod error;
+mod help;
+mod io;
+mod pipeline;
+mod raster;
+mod registry;
+mod suggest;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+use error::{Error, Result};
+use help::Origin;
+use pipeline::builtins;
+use pipeline::parse::{split_steps, RawStep};
+use pipeline::Pipeline;
+use registry::Registry;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let registry = Registry::discover();
+    if !matches!(cli.command, Command::Plugins { .. }) {
+        for failure in &registry.failures {
+            eprintln!("infty: warning: skipped plugin {}: {}", failure.file.display(), failure.reason);
+        }
+    }
+    match run(cli.command, &registry) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("infty: error: {error}");
+            if let Some(help) = error.help() {
+                eprintln!("  help: {help}");
+            }
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn run(command: Command, registry: &Registry) -> Result<()> {
+    match command {
+        Command::Run { pipeline } => run_pipeline(&split_steps(&pipeline)?, registry),
+        Command::Plugins { json: true } => {
+            println!("{:#}", help::plugins_json(registry));
+            Ok(())
+        }
+        Command::Plugins { json: false } => {
+            print!("{}", help::plugins_text(registry));
+            Ok(())
+        }
+        Command::Help { name: None } => print_command_help(None),
+        Command::Help { name: Some(name) } => print_help(&name, registry),
+        Command::Item(words) => run_item(&words, registry),
+    }
+}
+
+/// Runs a pipeline, or shows help if a step asks for it (`scale --help`).
+fn run_pipeline(steps: &[RawStep], registry: &Registry) -> Result<()> {
+    if let Some(step) = steps.iter().find(|s| s.words.iter().any(|w| w == "--help" || w == "-h")) {
+        return print_help(&step.name, registry);
+    }
+    Pipeline::build(steps, registry)?.run()
+}
+
+/// `infty <op> IN OUT [--param v]...` is `infty run read IN ! <op> ... ! write OUT`.
+fn run_item(words: &[String], registry: &Registry) -> Result<()> {
+    let (name, rest) = words.split_first().expect("clap gives the subcommand name");
+    if rest.is_empty() || rest.iter().any(|w| w == "--help" || w == "-h") {
+        return print_help(name, registry);
+    }
+    if registry.find_item(name).is_none() {
+        return Err(unknown_name(name, registry));
+    }
+    let (paths, params): (Vec<&String>, Vec<&String>) = split_paths(rest);
+    let [input, output] = paths[..] else {
+        return Err(Error::usage(format!("{name}: give an input and an output path: infty {name} IN OUT")));
+    };
+    let steps = [
+        RawStep { name: "read".into(), words: vec![input.clone()] },
+        RawStep { name: name.clone(), words: params.into_iter().cloned().collect() },
+        RawStep { name: "write".into(), words: vec![output.clone()] },
+    ];
+    run_pipeline(&steps, registry)
+}
+
+/// The first two words that are neither a `--name` nor its value are the paths.
+fn split_paths(words: &[String]) -> (Vec<&String>, Vec<&String>) {
+    let (mut paths, mut params) = (Vec::new(), Vec::new());
+    let mut after_flag = false;
+    for word in words {
+        let is_flag = word.starts_with("--");
+        if !is_flag && !after_flag && paths.len() < 2 {
+            paths.push(word);
+        } else {
+            params.push(word);
+        }
+        after_flag = is_flag && !word.contains('=');
+    }
+    (paths, params)
+}
+
+fn print_help(name: &str, registry: &Registry) -> Result<()> {
+    let text = match name {
+        "run" | "plugins" | "help" => return print_command_help(Some(name)),
+        "read" => help::item_help(&builtins::read_spec(), Origin::BuiltIn),
+        "write" => help::item_help(&builtins::write_spec(), Origin::BuiltIn),
+        _ => match registry.find_item(name) {
+            Some(item) => help::item_help(item.spec, Origin::Plugin(item.plugin)),
+            None => return Err(unknown_name(name, registry)),
+        },
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn print_command_help(name: Option<&str>) -> Result<()> {
+    let mut command = Cli::command();
+    let command = match name {
+        Some(name) => command.find_subcommand_mut(name).expect("a known command"),
+        None => &mut command,
+    };
+    command.print_long_help().map_err(|e| Error::failed(format!("cannot print help: {e}")))
+}
+
+fn unknown_name(name: &str, registry: &Registry) -> Error {
+    let items = registry.plugins.iter().flat_map(|p| p.manifest.items.iter().map(|i| i.name.as_str()));
+    let known = items.chain(["run", "plugins", "help", "read", "write"]);
+    let help = match suggest::closest(name, known) {
+        Some(close) => format!("did you mean '{close}'? `infty plugins` lists every item"),
+        None => "`infty --help` lists the commands and `infty plugins` every item".to_string(),
+    };
+    Error::usage(format!("unknown command or item '{name}'")).with_help(help)
+}

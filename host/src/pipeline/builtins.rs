@@ -1,0 +1,126 @@
+//! The built-in `read` and `write` steps, declared with the same schema as plugin
+//! items so their help and validation come from one place.
+
+use infty_sdk::{ItemSpec, ParamSpec, Params};
+
+use super::parse::StepArgs;
+use crate::error::{Error, Result};
+use crate::io::{Depth, Encoding, Format, TiffCompression};
+
+/// The declaration of `read`.
+pub fn read_spec() -> ItemSpec {
+    ItemSpec::operator("read", "Read an image file or standard input (built in)")
+        .with_help("Give the path as the first word: `read in.png`, or `read -` for standard input.")
+        .param(ParamSpec::path("path", "file to read, or - for standard input"))
+        .param(
+            ParamSpec::choice("format", "file format", &["auto", "png", "jpeg", "tiff"])
+                .default_text("auto")
+                .with_help("auto: recognised from the file's first bytes"),
+        )
+}
+
+/// The declaration of `write`.
+pub fn write_spec() -> ItemSpec {
+    ItemSpec::operator("write", "Write an image file or standard output (built in)")
+        .with_help(
+            "Give the path as the first word: `write out.tif`, or `write - --format png` for standard output. \
+             The file appears only when complete.",
+        )
+        .param(ParamSpec::path("path", "file to write, or - for standard output"))
+        .param(
+            ParamSpec::choice("format", "file format", &["auto", "png", "jpeg", "tiff"])
+                .default_text("auto")
+                .with_help("auto: from the file extension (.png, .jpg/.jpeg, .tif/.tiff)"),
+        )
+        .param(
+            ParamSpec::choice("depth", "sample type", &["auto", "u8", "u16", "f32"])
+                .default_text("auto")
+                .with_help("auto: the input's, if the format stores it (PNG: u8/u16, JPEG: u8, TIFF: all)"),
+        )
+        .param(ParamSpec::choice("compression", "TIFF compression", &["deflate", "lzw", "packbits", "none"]).default_text("deflate"))
+        .param(ParamSpec::int("quality", "JPEG quality").default_int(92).at_least(1.0).at_most(100.0))
+}
+
+/// A checked `read` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadStep {
+    pub path: String,
+    pub format: Option<Format>,
+}
+
+/// A checked `write` step; `depth` None means the default for the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteStep {
+    pub path: String,
+    pub format: Format,
+    pub depth: Option<Depth>,
+    pub compression: TiffCompression,
+    pub quality: u8,
+}
+
+impl WriteStep {
+    /// The encoding for an image whose source had `source_depth`.
+    pub fn encoding(&self, source_depth: Depth) -> Encoding {
+        Encoding {
+            format: self.format,
+            depth: self.depth.unwrap_or_else(|| self.format.default_depth(source_depth)),
+            compression: self.compression,
+            quality: self.quality,
+        }
+    }
+}
+
+/// Checks the words of a built-in step; the first positional word is the path.
+fn resolve(spec: &ItemSpec, args: StepArgs) -> Result<Params> {
+    let mut given = args.params;
+    match args.positional.as_slice() {
+        [] => {}
+        [path] => given.push(("path".to_string(), path.clone())),
+        [_, extra, ..] => {
+            return Err(Error::usage(format!("{}: unexpected word '{extra}'", spec.name))
+                .with_help(format!("{} takes one path; parameters are written --name value", spec.name)))
+        }
+    }
+    spec.resolve(given.iter().map(|(n, v)| (n.as_str(), v.as_str()))).map_err(|e| {
+        let help = e.help.clone().into_option().map(String::from);
+        let error = Error::usage(format!("{}: {e}", spec.name));
+        match (e.param.as_ref().map(|p| p.as_str()).into_option(), help) {
+            (Some("path"), _) => error.with_help(format!("give a path: `{} FILE`", spec.name)),
+            (_, Some(help)) => error.with_help(help),
+            _ => error,
+        }
+    })
+}
+
+/// Checks a `read` step.
+pub fn read_step(args: StepArgs) -> Result<ReadStep> {
+    let params = resolve(&read_spec(), args)?;
+    let path = params.text("path").expect("resolved").to_string();
+    let format = Format::from_name(params.text("format").expect("resolved"));
+    Ok(ReadStep { path, format })
+}
+
+/// Checks a `write` step.
+pub fn write_step(args: StepArgs) -> Result<WriteStep> {
+    let params = resolve(&write_spec(), args)?;
+    let text = |name| params.text(name).expect("resolved");
+    let path = text("path").to_string();
+    let format = match Format::from_name(text("format")) {
+        Some(format) => format,
+        None if path == "-" => {
+            return Err(Error::usage("write -: give --format png|jpeg|tiff for standard output"));
+        }
+        None => Format::from_path(std::path::Path::new(&path)).ok_or_else(|| {
+            Error::usage(format!("write: cannot tell the format of '{path}' from its extension"))
+                .with_help("use .png, .jpg or .tif, or give --format png|jpeg|tiff")
+        })?,
+    };
+    let compression = match text("compression") {
+        "none" => TiffCompression::None,
+        "lzw" => TiffCompression::Lzw,
+        "packbits" => TiffCompression::Packbits,
+        _ => TiffCompression::Deflate,
+    };
+    let quality = params.int("quality").expect("resolved") as u8;
+    Ok(WriteStep { path, format, depth: Depth::from_name(text("depth")), compression, quality })
+}

@@ -1,0 +1,181 @@
+//! Plugin discovery and loading.
+//!
+//! Plugins are looked for in a `plugins` folder next to the executable, then in each
+//! folder of `INFTY_PLUGIN_PATH`, never in the current directory. Every library file
+//! is tried; one that fails is recorded with a one-line reason and the rest still load.
+
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use infty_sdk::{ItemKind, ItemSpec, Manifest, OperatorBox, Params, PluginError, PluginRef, SDK_VERSION};
+
+use crate::error::{Error, Result};
+
+/// A plugin that loaded.
+pub struct LoadedPlugin {
+    /// The library file.
+    pub file: PathBuf,
+    /// What it says it is and provides.
+    pub manifest: Manifest,
+    module: PluginRef,
+}
+
+/// A library file that could not be loaded, and why.
+pub struct LoadFailure {
+    pub file: PathBuf,
+    pub reason: String,
+}
+
+/// An item found in a loaded plugin.
+#[derive(Clone, Copy)]
+pub struct ItemRef<'a> {
+    pub plugin: &'a LoadedPlugin,
+    pub spec: &'a ItemSpec,
+}
+
+impl ItemRef<'_> {
+    /// How errors name this item: `scale (org.infty.basic)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.spec.name, self.plugin.manifest.id)
+    }
+
+    /// Builds an operator instance with checked parameters.
+    pub fn new_operator(&self, params: &Params) -> Result<OperatorBox> {
+        let new_operator = self.plugin.module.new_operator();
+        new_operator(self.spec.name.as_str().into(), params)
+            .into_result()
+            .map_err(|source| Error::Plugin { context: format!("{}:", self.label()), source })
+    }
+}
+
+/// Every plugin found, and every file that failed.
+#[derive(Default)]
+pub struct Registry {
+    pub plugins: Vec<LoadedPlugin>,
+    pub failures: Vec<LoadFailure>,
+}
+
+impl Registry {
+    /// Loads the plugins from the standard folders.
+    pub fn discover() -> Self {
+        Self::load_dirs(&plugin_dirs())
+    }
+
+    /// Loads every plugin library in `dirs`, in order; the first plugin with a given id wins.
+    pub fn load_dirs(dirs: &[PathBuf]) -> Self {
+        let mut registry = Registry::default();
+        for file in dirs.iter().flat_map(|dir| library_files(dir)) {
+            match load(&file) {
+                Ok(plugin) => registry.add(plugin),
+                Err(reason) => registry.failures.push(LoadFailure { file, reason }),
+            }
+        }
+        registry
+    }
+
+    fn add(&mut self, plugin: LoadedPlugin) {
+        if let Some(first) = self.plugins.iter().find(|p| p.manifest.id == plugin.manifest.id) {
+            let reason = format!(
+                "plugin {} is already loaded from {}; this copy is skipped",
+                plugin.manifest.id,
+                first.file.display()
+            );
+            self.failures.push(LoadFailure { file: plugin.file, reason });
+            return;
+        }
+        self.plugins.push(plugin);
+    }
+
+    /// The item called `name` (or `plugin-id/name`), first plugin first.
+    pub fn find_item(&self, name: &str) -> Option<ItemRef<'_>> {
+        let (id, name) = match name.rsplit_once('/') {
+            Some((id, name)) => (Some(id), name),
+            None => (None, name),
+        };
+        self.plugins.iter().filter(|p| id.is_none_or(|id| p.manifest.id == id)).find_map(|plugin| {
+            let spec = plugin.manifest.items.iter().find(|item| item.name == name)?;
+            Some(ItemRef { plugin, spec })
+        })
+    }
+
+    /// The operator called `name`, or a usage error suggesting a close name.
+    pub fn get_operator(&self, name: &str) -> Result<ItemRef<'_>> {
+        match self.find_item(name) {
+            Some(item) if item.spec.kind == ItemKind::Operator => Ok(item),
+            Some(item) => Err(Error::usage(format!(
+                "'{name}' is a {}, not an operator; it cannot be a pipeline step",
+                item.spec.kind.as_str()
+            ))),
+            None => {
+                let names =
+                    self.plugins.iter().flat_map(|p| p.manifest.items.iter().map(|i| i.name.as_str()));
+                let help = match crate::suggest::closest(name, names.chain(["read", "write"])) {
+                    Some(close) => format!("did you mean '{close}'? `infty plugins` lists every operator"),
+                    None => "`infty plugins` lists every operator".to_string(),
+                };
+                Err(Error::usage(format!("unknown operator '{name}'")).with_help(help))
+            }
+        }
+    }
+}
+
+/// The folders searched for plugins, in order.
+pub fn plugin_dirs() -> Vec<PathBuf> {
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.canonicalize().ok())
+        .and_then(|exe| exe.parent().map(|dir| dir.join("plugins")));
+    let from_env: Vec<PathBuf> = std::env::var_os("INFTY_PLUGIN_PATH")
+        .map(|paths| std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default();
+    beside_exe.into_iter().chain(from_env).collect()
+}
+
+/// Library files in `dir`, sorted by name; a missing folder has none.
+fn library_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Loads one library and reads its manifest; the error is a one-line reason.
+fn load(file: &Path) -> Result<LoadedPlugin, String> {
+    let header = lib_header_from_path(file).map_err(|e| describe(&e))?;
+    let module = header.init_root_module::<PluginRef>().map_err(|e| describe(&e))?;
+    let manifest =
+        (module.manifest())().into_result().map_err(|e: PluginError| format!("its manifest failed: {e}"))?;
+    if manifest.id.is_empty() {
+        return Err("its manifest has an empty plugin id".to_string());
+    }
+    Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module })
+}
+
+/// One line for a loading error; abi_stable's own layout reports run to ~1000 lines.
+fn describe(error: &LibraryError) -> String {
+    match error {
+        LibraryError::OpenError { err, .. } => {
+            format!("not a loadable library ({})", first_line(&err.to_string()))
+        }
+        LibraryError::GetSymbolError { .. } => "not an infty plugin (no infty root module in it)".to_string(),
+        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
+            "built against infty-sdk {actual_version}, but this infty uses infty-sdk {expected_version} \
+             (incompatible ABI); rebuild the plugin against infty-sdk {SDK_VERSION}"
+        ),
+        LibraryError::AbiInstability(_) | LibraryError::InvalidCAbi { .. } => format!(
+            "its plugin interface layout differs from infty-sdk {SDK_VERSION} (incompatible ABI); \
+             rebuild the plugin against this SDK"
+        ),
+        LibraryError::InvalidAbiHeader(header) => {
+            format!("built with an incompatible abi_stable (header {header:?}); rebuild it against infty-sdk {SDK_VERSION}")
+        }
+        other => first_line(&other.to_string()).to_string(),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}

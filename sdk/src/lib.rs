@@ -1,0 +1,76 @@
+//! infty-sdk: the stable plugin ABI of `infty`.
+//!
+//! This crate holds only stable types and traits: fields (dense windows and sparse
+//! point sets), parameter schemas, the [`Operator`] kind, the one error type that
+//! crosses the boundary, and [`export_plugin!`] which turns plain Rust into a plugin
+//! library. It does no I/O.
+//!
+//! A complete operator plugin:
+//!
+//! ```
+//! use infty_sdk::{FieldMut, FieldRef, ItemSpec, Operator, Params, ParamSpec, PluginError};
+//!
+//! /// Adds a constant to every sample.
+//! pub struct AddConstant { value: f32 }
+//!
+//! impl Operator for AddConstant {
+//!     fn spec() -> ItemSpec {
+//!         ItemSpec::operator("add-constant", "Add a constant to every sample")
+//!             .param(ParamSpec::float("value", "what to add").default_float(0.0))
+//!     }
+//!     fn new(params: &Params) -> Result<Self, PluginError> {
+//!         Ok(Self { value: params.float("value")? as f32 })
+//!     }
+//!     fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
+//!         for c in 0..input.channels() {
+//!             for y in 0..input.window.height as usize {
+//!                 let src = input.row(c, y);
+//!                 for (o, i) in output.row_mut(c, y).iter_mut().zip(src) {
+//!                     *o = i + self.value;
+//!                 }
+//!             }
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! infty_sdk::export_plugin! {
+//!     id: "org.example.add",
+//!     version: "0.1.0",
+//!     operators: [AddConstant],
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Build it as a `cdylib`, put the library in a folder on `INFTY_PLUGIN_PATH`, and
+//! `infty plugins` lists it. A plugin must be built with `panic = "unwind"` (the
+//! default) so the SDK can catch its panics.
+
+#![deny(missing_docs)]
+
+mod error;
+mod field;
+pub mod guard;
+mod operator;
+mod params;
+pub mod plugin;
+mod schema;
+
+pub use error::{ErrorKind, PluginError};
+pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
+pub use operator::{new_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO, ThreadingMode};
+pub use params::{Param, Params};
+pub use plugin::{Manifest, PluginModule, PluginRef};
+pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
+
+/// The SDK version, which is its ABI version: plugins built against an SDK with a
+/// different major version (minor version while 0.x) are refused by the host.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Re-exports the macros need; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use abi_stable;
+    pub use abi_stable::prefix_type::PrefixTypeTrait;
+    pub use abi_stable::std_types::{RResult, RStr, RVec};
+}

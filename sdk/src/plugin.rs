@@ -1,0 +1,141 @@
+//! The root module every plugin exports, and [`export_plugin!`] that writes it.
+//!
+//! The root module is an abi_stable prefix type: fields are only ever appended.
+//! Fields after the last prefix field are optional, so a host probes for them and
+//! plugins built before they existed keep loading. Planned appendices: one
+//! constructor each for the `Sampler`, `Model` and `Task` kinds.
+
+use abi_stable::library::RootModule;
+use abi_stable::package_version_strings;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RResult, RStr, RString, RVec};
+use abi_stable::StableAbi;
+
+use crate::{ItemSpec, OperatorBox, Params, PluginError};
+
+/// What a plugin is and what it provides.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug)]
+pub struct Manifest {
+    /// Reverse-domain identifier, e.g. `org.infty.basic`.
+    pub id: RString,
+    /// The plugin's own semver; its major version changes when the same settings
+    /// would give different pixels.
+    pub version: RString,
+    /// The SDK version the plugin was built against (the SDK's semver is its ABI version).
+    pub sdk_version: RString,
+    /// Every item the plugin provides.
+    pub items: RVec<ItemSpec>,
+}
+
+/// The root module of a plugin library. Append-only.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginRef)))]
+#[sabi(missing_field(option))]
+pub struct PluginModule {
+    /// Returns the manifest.
+    pub manifest: extern "C" fn() -> RResult<Manifest, PluginError>,
+    /// Builds the operator called by its item name from checked parameters.
+    #[sabi(last_prefix_field)]
+    pub new_operator: extern "C" fn(RStr<'_>, &Params) -> RResult<OperatorBox, PluginError>,
+}
+
+impl RootModule for PluginRef {
+    abi_stable::declare_root_module_statics! {PluginRef}
+    const BASE_NAME: &'static str = "infty_plugin";
+    const NAME: &'static str = "infty_plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// The error for an item name the plugin does not provide.
+pub fn unknown_item(name: &str) -> PluginError {
+    PluginError::invalid_input(format!("this plugin provides no item called '{name}'"))
+}
+
+/// The symbol abi_stable looks up in a plugin library. Must equal
+/// `abi_stable::library::ROOT_MODULE_LOADER_NAME` (a unit test checks it).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __root_module_symbol {
+    ($($item:tt)*) => {
+        #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
+        $($item)*
+    };
+}
+
+/// Exports a plugin: writes its root module and the FFI entry points.
+///
+/// ```ignore
+/// infty_sdk::export_plugin! {
+///     id: "org.example.passthrough",
+///     version: env!("CARGO_PKG_VERSION"),
+///     operators: [Passthrough],
+/// }
+/// ```
+///
+/// Every entry point runs inside [`guard`](crate::guard::guard), so a panicking
+/// plugin returns an error to the host instead of ending the process.
+#[macro_export]
+macro_rules! export_plugin {
+    (id: $id:expr, version: $version:expr, operators: [$($op:ty),* $(,)?] $(,)?) => {
+        #[doc(hidden)]
+        pub mod __infty_plugin {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::__private::{abi_stable, PrefixTypeTrait, RResult, RStr, RVec};
+
+            extern "C" fn manifest() -> RResult<$crate::Manifest, $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    Ok($crate::Manifest {
+                        id: ($id).into(),
+                        version: ($version).into(),
+                        sdk_version: $crate::SDK_VERSION.into(),
+                        items: RVec::from(vec![$(<$op as $crate::Operator>::spec()),*]),
+                    })
+                })
+            }
+
+            extern "C" fn new_operator(
+                name: RStr<'_>,
+                params: &$crate::Params,
+            ) -> RResult<$crate::OperatorBox, $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    $(
+                        if <$op as $crate::Operator>::spec().name == name.as_str() {
+                            return $crate::new_operator_box::<$op>(params);
+                        }
+                    )*
+                    Err($crate::plugin::unknown_item(name.as_str()))
+                })
+            }
+
+            fn root_module() -> $crate::PluginRef {
+                $crate::PluginModule { manifest, new_operator }.leak_into_prefix()
+            }
+
+            extern "C" fn erased_root_module() -> abi_stable::library::RootModuleResult {
+                abi_stable::library::__call_root_module_loader(root_module)
+            }
+
+            $crate::__root_module_symbol! {
+                pub static LIB_HEADER: abi_stable::library::LibHeader = unsafe {
+                    // SAFETY: `erased_root_module` returns the `PluginRef` built above,
+                    // which is what `from_constructor::<PluginRef>` requires.
+                    abi_stable::library::LibHeader::from_constructor::<$crate::PluginRef>(
+                        erased_root_module,
+                        abi_stable::library::CheckTypeLayout::Yes,
+                    )
+                };
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_module_symbol_matches_abi_stable() {
+        assert_eq!(abi_stable::library::ROOT_MODULE_LOADER_NAME, "_1as_0lib_1header_0root_bmodule_bloader");
+    }
+}
