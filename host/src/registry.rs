@@ -145,6 +145,7 @@ fn library_files(dir: &Path) -> Vec<PathBuf> {
 /// Loads one library and reads its manifest; the error is a one-line reason.
 fn load(file: &Path) -> Result<LoadedPlugin, String> {
     let header = lib_header_from_path(file).map_err(|e| describe(&e))?;
+    check_sdk_version(&header.version_strings().to_string())?;
     let module = header.init_root_module::<PluginRef>().map_err(|e| describe(&e))?;
     let manifest =
         (module.manifest())().into_result().map_err(|e: PluginError| format!("its manifest failed: {e}"))?;
@@ -154,6 +155,27 @@ fn load(file: &Path) -> Result<LoadedPlugin, String> {
     Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module })
 }
 
+/// Refuses a plugin whose SDK version is not semver-compatible with ours (for 0.x the
+/// minor version is the breaking one). Checked before abi_stable's layout check so the
+/// user reads the versions rather than a layout report.
+fn check_sdk_version(plugin_sdk: &str) -> Result<(), String> {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        Some((parts.next()??, parts.next()??))
+    };
+    let (Some(theirs), Some(ours)) = (parse(plugin_sdk), parse(SDK_VERSION)) else {
+        return Err(format!("its SDK version '{plugin_sdk}' is not a version number"));
+    };
+    let compatible = if ours.0 == 0 { theirs == ours } else { theirs.0 == ours.0 };
+    if compatible {
+        return Ok(());
+    }
+    Err(format!(
+        "built against infty-sdk {plugin_sdk}, but this infty uses infty-sdk {SDK_VERSION} \
+         (incompatible ABI); rebuild the plugin against infty-sdk {SDK_VERSION}"
+    ))
+}
+
 /// One line for a loading error; abi_stable's own layout reports run to ~1000 lines.
 fn describe(error: &LibraryError) -> String {
     match error {
@@ -161,10 +183,11 @@ fn describe(error: &LibraryError) -> String {
             format!("not a loadable library ({})", first_line(&err.to_string()))
         }
         LibraryError::GetSymbolError { .. } => "not an infty plugin (no infty root module in it)".to_string(),
-        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
-            "built against infty-sdk {actual_version}, but this infty uses infty-sdk {expected_version} \
-             (incompatible ABI); rebuild the plugin against infty-sdk {SDK_VERSION}"
-        ),
+        LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
+            check_sdk_version(&actual_version.to_string()).err().unwrap_or_else(|| {
+                format!("abi_stable refused its SDK version {actual_version} (this infty uses {SDK_VERSION})")
+            })
+        }
         LibraryError::AbiInstability(_) | LibraryError::InvalidCAbi { .. } => format!(
             "its plugin interface layout differs from infty-sdk {SDK_VERSION} (incompatible ABI); \
              rebuild the plugin against this SDK"
@@ -178,4 +201,23 @@ fn describe(error: &LibraryError) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdk_versions_follow_semver_with_0x_minor_as_breaking() {
+        assert!(check_sdk_version(SDK_VERSION).is_ok());
+        let (major, minor) = {
+            let mut p = SDK_VERSION.split('.').map(|v| v.parse::<u64>().unwrap());
+            (p.next().unwrap(), p.next().unwrap())
+        };
+        assert!(check_sdk_version(&format!("{major}.{minor}.999")).is_ok(), "patch releases are compatible");
+        let next = if major == 0 { format!("0.{}.0", minor + 1) } else { format!("{}.0.0", major + 1) };
+        let err = check_sdk_version(&next).unwrap_err();
+        assert!(err.starts_with(&format!("built against infty-sdk {next}, but this infty uses")), "{err}");
+        assert!(check_sdk_version("banana").is_err());
+    }
 }

@@ -89,7 +89,7 @@ pub fn encode<W: Write + Seek>(
 ) -> std::result::Result<(), String> {
     let image = to_dynamic(raster, encoding.depth)?;
     match encoding.format {
-        Format::Jpeg => JpegEncoder::new_with_quality(out, encoding.quality).encode_image(&image),
+        Format::Jpeg => image.write_with_encoder(JpegEncoder::new_with_quality(out, encoding.quality)),
         _ => image.write_to(out, ImageFormat::Png),
     }
     .map_err(|e| e.to_string())

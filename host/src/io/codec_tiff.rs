@@ -26,14 +26,15 @@ pub fn header<R: Read + Seek>(source: R) -> Result<Header, String> {
     let color = decoder.colortype().map_err(|e| e.to_string())?;
     let (channels, bits) = match color {
         tiff::ColorType::Gray(b) => (1, b),
-        tiff::ColorType::GrayA(b) => (2, b),
+        tiff::ColorType::GrayA(b) | tiff::ColorType::Multiband { bit_depth: b, num_samples: 2 } => (2, b),
         tiff::ColorType::RGB(b) => (3, b),
         tiff::ColorType::RGBA(b) => (4, b),
         other => {
             return Err(format!("unsupported colour type {other:?}; supported: gray, gray+alpha, RGB, RGBA"))
         }
     };
-    let float = decoder.get_tag_u32(Tag::SampleFormat).ok() == Some(SampleFormat::IEEEFP.to_u16().into());
+    let formats = decoder.find_tag_unsigned_vec::<u16>(Tag::SampleFormat).map_err(|e| e.to_string())?;
+    let float = formats.and_then(|f| f.first().copied()) == Some(SampleFormat::IEEEFP.to_u16());
     let depth = match (bits, float) {
         (8, false) => Depth::U8,
         (16, false) => Depth::U16,

@@ -1,0 +1,198 @@
+//! Test harness: builds the real `infty` binary and plugin libraries (a no-op when
+//! up to date), installs them into a private folder per test, and runs them.
+
+pub mod compat;
+pub mod images;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Where the built artifacts are.
+pub struct Artifacts {
+    /// The cargo target folder (`target/`).
+    pub target_dir: PathBuf,
+    /// The profile folder (`target/debug`).
+    pub profile_dir: PathBuf,
+}
+
+impl Artifacts {
+    /// The `infty` executable.
+    pub fn infty(&self) -> PathBuf {
+        self.profile_dir.join("infty")
+    }
+
+    /// A plugin library by crate name, e.g. `infty_basic`.
+    pub fn plugin(&self, crate_name: &str) -> PathBuf {
+        self.profile_dir.join(format!(
+            "{}{crate_name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
+    }
+}
+
+/// Builds the binary and plugins once per test process.
+pub fn artifacts() -> &'static Artifacts {
+    static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
+    ARTIFACTS.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir =
+            exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf();
+        let target_dir = profile_dir.parent().expect("target/<profile>").to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+        let mut build = Command::new(cargo);
+        build.current_dir(workspace_root()).arg("build").arg("--target-dir").arg(&target_dir);
+        for package in ["infty", "infty-basic", "infty-passthrough", "infty-test-faulty"] {
+            build.args(["-p", package]);
+        }
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build of the binary and plugins failed");
+        Artifacts { target_dir, profile_dir }
+    })
+}
+
+/// The workspace root (the folder holding the top-level Cargo.toml).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// What a run of `infty` did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        // A signal (abort, segfault) has no code; report it as -1 so tests fail clearly.
+        let code = output.status.code().unwrap_or(-1);
+        Run { code, stdout: output.stdout, stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
+    }
+
+    /// Standard output as text.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Panics with the whole output unless the run succeeded.
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "infty failed:\n{}", self.stderr);
+        self
+    }
+}
+
+/// A private installation: a copy of `infty` with its own plugin folder(s), and a
+/// scratch folder for images.
+pub struct Infty {
+    pub dir: tempfile::TempDir,
+    exe: PathBuf,
+    plugin_path: Option<OsString>,
+}
+
+impl Infty {
+    /// `infty` with the given plugin libraries in a folder on `INFTY_PLUGIN_PATH`.
+    pub fn with_plugins(plugins: &[PathBuf]) -> Infty {
+        let infty = Infty::bare();
+        let folder = infty.dir.path().join("plugin-path");
+        std::fs::create_dir(&folder).unwrap();
+        for plugin in plugins {
+            link_or_copy(plugin, &folder.join(plugin.file_name().unwrap()));
+        }
+        Infty { plugin_path: Some(folder.into_os_string()), ..infty }
+    }
+
+    /// `infty` with the basic plugin only.
+    pub fn basic() -> Infty {
+        Infty::with_plugins(&[artifacts().plugin("infty_basic")])
+    }
+
+    /// `infty` copied into `<tmp>/bin/` with no plugins and no `INFTY_PLUGIN_PATH`.
+    pub fn bare() -> Infty {
+        let artifacts = artifacts();
+        let tmp = artifacts.target_dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let dir = tempfile::tempdir_in(tmp).unwrap();
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        let exe = dir.path().join("bin").join("infty");
+        link_or_copy(&artifacts.infty(), &exe);
+        Infty { dir, exe, plugin_path: None }
+    }
+
+    /// The `plugins` folder next to this copy of the executable.
+    pub fn exe_plugin_dir(&self) -> PathBuf {
+        self.exe.parent().unwrap().join("plugins")
+    }
+
+    /// Sets `INFTY_PLUGIN_PATH` to these folders.
+    pub fn set_plugin_path(&mut self, folders: &[PathBuf]) {
+        self.plugin_path = Some(std::env::join_paths(folders).unwrap());
+    }
+
+    /// A path in the scratch folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.exe);
+        command.args(args).current_dir(self.dir.path()).env_remove("INFTY_PLUGIN_PATH");
+        if let Some(path) = &self.plugin_path {
+            command.env("INFTY_PLUGIN_PATH", path);
+        }
+        command
+    }
+
+    /// Runs `infty args...` in the scratch folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).stdin(Stdio::null()).output().expect("start infty"))
+    }
+
+    /// Runs `infty args...` with `input` on standard input.
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start infty");
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let output = child.wait_with_output().expect("wait for infty");
+        writer.join().unwrap().expect("write standard input");
+        Run::from(output)
+    }
+
+    /// Runs `infty run <pipeline>` with the pipeline split at spaces.
+    pub fn pipeline(&self, pipeline: &str) -> Run {
+        let mut args = vec!["run"];
+        args.extend(pipeline.split_whitespace());
+        self.run(&args)
+    }
+
+    /// Asserts that `name` does not exist in the scratch folder, nor any temporary file.
+    pub fn assert_no_output(&self, name: &str) {
+        assert!(!self.path(name).exists(), "{name} must not exist");
+        let leftovers: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    }
+}
+
+fn link_or_copy(from: &Path, to: &Path) {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+    }
+}
