@@ -1,7 +1,7 @@
 //! Plugin discovery, listing, generated help, and refusal of files that are not
 //! compatible plugins, with the real binary and real plugin libraries.
 
-use infty_e2e::compat::{build_altered_plugin, infty_sdk_version, Alteration};
+use infty_e2e::compat::{build_altered_plugin, infty_sdk_version, next_incompatible, Alteration};
 use infty_e2e::{artifacts, workspace_root, Infty};
 use serde_json::Value;
 
@@ -165,7 +165,7 @@ fn incompatible_and_foreign_libraries_are_reported_in_one_line_and_others_still_
     let reason = |file: &str| {
         &failed.iter().find(|(f, _)| f == file).unwrap_or_else(|| panic!("{file} in {failed:?}")).1
     };
-    let next = next_version(&sdk);
+    let next = next_incompatible(&sdk);
     assert_eq!(
         reason("libaltered_next_version.so"),
         &format!(
@@ -190,11 +190,23 @@ fn incompatible_and_foreign_libraries_are_reported_in_one_line_and_others_still_
     assert!(warnings.iter().all(|w| w.starts_with("infty: warning: skipped plugin ")), "{}", run.stderr);
 }
 
-fn next_version(sdk: &str) -> String {
-    let parts: Vec<u64> = sdk.split('.').map(|p| p.parse().unwrap()).collect();
-    if parts[0] == 0 {
-        format!("0.{}.0", parts[1] + 1)
-    } else {
-        format!("{}.0.0", parts[0] + 1)
-    }
+/// The "Write an operator" example in the README, built as a user would build it.
+#[test]
+fn the_readme_operator_tutorial_builds_loads_and_runs() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let start = readme.find("```rust\n").expect("a rust block in the README") + "```rust\n".len();
+    let source = &readme[start..start + readme[start..].find("```").unwrap()];
+    let library = infty_e2e::compat::build_plugin("readme-invert", Alteration::None, source);
+    let mut infty = Infty::basic();
+    infty.set_plugin_path(&[library.parent().unwrap().to_path_buf()]);
+    let image = infty_e2e::images::Image::pattern(20, 10, 3, "u8");
+    std::fs::write(infty.path("in.png"), image.encode(image::ImageFormat::Png)).unwrap();
+    infty.run(&["invert", "in.png", "out.png"]).assert_ok();
+    let inverted = infty_e2e::images::Image::load(&infty.path("out.png")).values();
+    let expected: Vec<f64> = image.values().iter().map(|v| 255.0 - v).collect();
+    assert_eq!(inverted, expected);
+    assert!(infty
+        .run(&["help", "invert"])
+        .stdout_text()
+        .starts_with("invert — Invert every sample: 1 - v\n"));
 }

@@ -11,6 +11,9 @@
 //!    input window clipped to the raster's bounds (at the true image edge the operator
 //!    applies its own boundary rule, e.g. mirror).
 
+// `#[sabi_trait]` expands to impls that rustc's non_local_definitions lint flags.
+#![allow(non_local_definitions)]
+
 use abi_stable::sabi_trait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RBox, RResult};

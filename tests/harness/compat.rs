@@ -1,6 +1,7 @@
-//! Builds plugins against altered copies of the SDK, to test that the host refuses
-//! them with one clear line: a different ABI version, or the same version with a
-//! different layout.
+//! Builds plugins outside the workspace against a copy of the SDK: unaltered (to test
+//! the README tutorial as a user would build it), or altered, to test that the host
+//! refuses them with one clear line: a different ABI version, or the same version with
+//! a different layout.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +9,10 @@ use std::process::Command;
 use crate::{artifacts, workspace_root};
 
 /// How the copied SDK differs from the real one.
+#[derive(Clone, Copy)]
 pub enum Alteration {
+    /// Not at all.
+    None,
     /// The next incompatible version (0.x → 0.(x+1), x.y → (x+1).0).
     NextVersion,
     /// Same version, but `ErrorKind` gains a variant (a layout change).
@@ -16,7 +20,7 @@ pub enum Alteration {
 }
 
 /// The next version abi_stable treats as incompatible with `version`.
-fn next_incompatible(version: &str) -> String {
+pub fn next_incompatible(version: &str) -> String {
     let parts: Vec<u64> = version.split('.').map(|p| p.parse().unwrap()).collect();
     match parts[..] {
         [0, minor, _] => format!("0.{}.0", minor + 1),
@@ -40,11 +44,23 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Builds the passthrough example against an altered SDK copy; returns the library.
 pub fn build_altered_plugin(alteration: Alteration) -> PathBuf {
+    let source = std::fs::read_to_string(workspace_root().join("examples/passthrough/src/lib.rs")).unwrap();
+    let name = match alteration {
+        Alteration::None => "unaltered",
+        Alteration::NextVersion => "next-version",
+        Alteration::ExtraErrorKind => "extra-error-kind",
+    };
+    build_plugin(name, alteration, &source)
+}
+
+/// Builds a plugin crate whose `lib.rs` is `source` against a copy of the SDK;
+/// returns the library, named after `name`.
+pub fn build_plugin(name: &str, alteration: Alteration, source: &str) -> PathBuf {
     let root = workspace_root();
     let sdk_version = infty_sdk_version(&root);
-    let (name, version) = match alteration {
-        Alteration::NextVersion => ("next-version", next_incompatible(&sdk_version)),
-        Alteration::ExtraErrorKind => ("extra-error-kind", sdk_version.clone()),
+    let version = match alteration {
+        Alteration::NextVersion => next_incompatible(&sdk_version),
+        Alteration::None | Alteration::ExtraErrorKind => sdk_version.clone(),
     };
     let work = artifacts().target_dir.join("compat").join(name);
     let _ = std::fs::remove_dir_all(work.join("sdk"));
@@ -68,7 +84,8 @@ pub fn build_altered_plugin(alteration: Alteration) -> PathBuf {
         assert_ne!(altered, source, "the ErrorKind enum moved; update the compat test");
         std::fs::write(&path, altered).unwrap();
     }
-    copy_dir(&root.join("examples/passthrough/src"), &work.join("plugin/src"));
+    std::fs::create_dir_all(work.join("plugin/src")).unwrap();
+    std::fs::write(work.join("plugin/src/lib.rs"), source).unwrap();
     std::fs::write(
         work.join("plugin/Cargo.toml"),
         "[package]\nname = \"altered-plugin\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
