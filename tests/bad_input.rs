@@ -179,3 +179,29 @@ fn a_failed_run_keeps_an_existing_output_untouched() {
     assert_eq!(std::fs::read(infty.path("keep.png")).unwrap(), b"previous contents");
     infty.assert_no_output("out.png");
 }
+
+#[test]
+fn ctrl_c_while_writing_exits_130_and_leaves_no_partial_file() {
+    let infty = setup();
+    // Big enough that deflate-compressing the output takes a while.
+    std::fs::write(infty.path("big.tif"), Image::pattern(2500, 2500, 3, "u16").encode_tiff()).unwrap();
+    let mut child = infty.spawn(&["run", "read", "big.tif", "!", "write", "out.png"]);
+    let start = std::time::Instant::now();
+    let partial = || {
+        std::fs::read_dir(infty.dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".part"))
+    };
+    while !partial() {
+        assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be interrupted");
+        assert!(start.elapsed().as_secs() < 120, "no temporary output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("infty: interrupted"));
+    infty.assert_no_output("out.png");
+}

@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod error;
 mod help;
+mod interrupt;
 mod io;
 mod pipeline;
 mod raster;
@@ -25,6 +26,7 @@ use registry::Registry;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     let registry = Registry::discover();
     if !matches!(cli.command, Command::Plugins { .. }) {
         for failure in &registry.failures {

@@ -154,6 +154,16 @@ impl Infty {
         Run::from(self.command(args).stdin(Stdio::null()).output().expect("start infty"))
     }
 
+    /// Starts `infty args...` without waiting; output is discarded.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start infty")
+    }
+
     /// Runs `infty args...` with `input` on standard input.
     pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self

@@ -52,6 +52,7 @@ pub fn write_output(raster: &Raster, encoding: &Encoding, path: &str) -> Result<
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut temp = builder.tempfile_in(folder).map_err(failed)?;
+    let _pending = crate::interrupt::pending_output(temp.path());
     {
         let mut out = BufWriter::new(temp.as_file_mut());
         encode(raster, encoding, &mut out)?;
