@@ -123,6 +123,7 @@ fn print_help(name: &str, registry: &Registry) -> Result<()> {
 
 fn print_command_help(name: Option<&str>) -> Result<()> {
     let mut command = Cli::command();
+    command.build(); // propagates "infty" into the subcommands' usage lines
     let command = match name {
         Some(name) => command.find_subcommand_mut(name).expect("a known command"),
         None => &mut command,
