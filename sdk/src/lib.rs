@@ -54,7 +54,9 @@ pub mod guard;
 mod operator;
 mod params;
 pub mod plugin;
+pub mod resolution;
 mod schema;
+pub mod testing;
 
 pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};

@@ -1,0 +1,51 @@
+//! Conformance helpers for plugin tests: run an operator the way the host does, on
+//! the whole raster or tile by tile, to check tile invariance and boundaries.
+
+use crate::{FieldMut, FieldRef, Operator, PluginError, RasterInfo, Window};
+
+/// Runs `op` over `input` (planar samples of `raster`) in output tiles of `tile` pixels,
+/// exactly as the host does: for each tile, ask `input_window`, clip it to the raster,
+/// pass that window. `tile` ≥ the raster size means one whole-image call.
+pub fn run_tiled<T: Operator>(
+    op: &T,
+    raster: RasterInfo,
+    input: &[f32],
+    tile: u32,
+) -> Result<(RasterInfo, Vec<f32>), PluginError> {
+    assert!(tile > 0, "tile size must be positive");
+    let out_raster = op.output_raster(raster)?;
+    let plane = out_raster.width as usize * out_raster.height as usize;
+    let mut output = vec![0.0f32; plane * out_raster.channels as usize];
+    let (row, in_plane) = (raster.width as usize, raster.width as usize * raster.height as usize);
+    for ty in (0..out_raster.height).step_by(tile as usize) {
+        for tx in (0..out_raster.width).step_by(tile as usize) {
+            let window = Window::new(
+                i64::from(tx),
+                i64::from(ty),
+                tile.min(out_raster.width - tx),
+                tile.min(out_raster.height - ty),
+            );
+            let clipped = op.input_window(window, raster)?.intersect(&raster.bounds());
+            let wanted = if clipped.is_empty() { Window::default() } else { clipped };
+            let start = wanted.y as usize * row + wanted.x as usize;
+            let view =
+                FieldRef::with_strides(raster, wanted, row, in_plane, &input[start.min(input.len())..])?;
+            let mut buf = vec![0.0f32; window.area() as usize * out_raster.channels as usize];
+            op.process(view, FieldMut::new(out_raster, window, &mut buf)?)?;
+            let (w, tile_plane) = (window.width as usize, window.area() as usize);
+            for c in 0..out_raster.channels as usize {
+                for y in 0..window.height as usize {
+                    let dst = c * plane + (ty as usize + y) * out_raster.width as usize + tx as usize;
+                    output[dst..dst + w].copy_from_slice(&buf[c * tile_plane + y * w..][..w]);
+                }
+            }
+        }
+    }
+    Ok((out_raster, output))
+}
+
+/// The largest absolute difference between two sample buffers.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "buffers differ in length");
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
