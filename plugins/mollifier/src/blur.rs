@@ -5,7 +5,7 @@
 
 use infty_sdk::{FieldMut, FieldRef, PluginError};
 
-use crate::kernel::{mirror, radius, taps};
+use crate::kernel::{mirror, radius, TapCache};
 
 /// `out = h[0]·centre + Σ_m h[m]·(before_m + after_m)`: one output row from its
 /// neighbour rows. Written as slice-wide steps so the compiler vectorises it.
@@ -21,12 +21,17 @@ fn combine_rows<'a>(out: &mut [f32], taps: &[f32], row: impl Fn(i64) -> &'a [f32
     }
 }
 
-/// Applies T to `input`, writing `output.window`.
-pub fn blur(input: FieldRef<'_>, mut output: FieldMut<'_>, sigma: f64) -> Result<(), PluginError> {
+/// Applies T to `input`, writing `output.window`; `cache` keeps the kernels between tiles.
+pub fn blur(
+    input: FieldRef<'_>,
+    mut output: FieldMut<'_>,
+    sigma: f64,
+    cache: &TapCache,
+) -> Result<(), PluginError> {
     let raster = output.raster;
     let (width, height) = (i64::from(raster.width), i64::from(raster.height));
     let (rx, ry) = (radius(sigma, raster.width) as i64, radius(sigma, raster.height) as i64);
-    let (hx, hy) = (taps(sigma, raster.width), taps(sigma, raster.height));
+    let (hx, hy) = (cache.get(sigma, raster.width), cache.get(sigma, raster.height));
     let (win, out_win) = (input.window, output.window);
     // Every sample the kernel reaches must lie in the input window (after mirroring).
     let needs = |lo: i64, hi: i64, r: i64, len: i64, have_lo: i64, have_hi: i64| {

@@ -15,6 +15,8 @@
 //! - a longer axis gets the band-limited Gaussian `h[n] = (1/π)∫_0^π g(ω)cos(ωn)dω`
 //!   (the limit of `h_L`), truncated at [`truncated_radius`] and normalised to sum 1.
 
+use std::sync::{Arc, Mutex};
+
 /// Axes up to this many pixels get the reference's exact operator.
 pub const EXACT_MAX: u32 = 256;
 
@@ -86,6 +88,27 @@ fn band_limited_taps(sigma: f64, radius: u32) -> Vec<f32> {
         .collect();
     let total = taps[0] + 2.0 * taps[1..].iter().sum::<f64>();
     taps.into_iter().map(|t| (t / total) as f32).collect()
+}
+
+/// Taps per (σ, axis length), computed once: the exact kernel costs O(L²) to build and
+/// every tile of a raster needs the same one.
+#[derive(Default)]
+pub struct TapCache {
+    entries: Mutex<Vec<((u64, u32), Arc<[f32]>)>>,
+}
+
+impl TapCache {
+    /// [`taps`] for `sigma` on an axis of `len` pixels.
+    pub fn get(&self, sigma: f64, len: u32) -> Arc<[f32]> {
+        let key = (sigma.to_bits(), len);
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, taps)) = entries.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(taps);
+        }
+        let computed: Arc<[f32]> = taps(sigma, len).into();
+        entries.push((key, Arc::clone(&computed)));
+        computed
+    }
 }
 
 /// Half-sample-symmetric reflection of index `i` into `0..len`: −1 → 0, len → len − 1.

@@ -2,7 +2,7 @@
 
 use infty_sdk::{FieldMut, FieldRef, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo, Window};
 
-use crate::kernel::radius;
+use crate::kernel::{radius, TapCache};
 use crate::wiener::wiener_radius;
 use crate::{blur, wiener};
 
@@ -33,6 +33,7 @@ fn grow(output: Window, rx: u32, ry: u32) -> Window {
 /// `mollify`: T, the ∞-Diff mollifier.
 pub struct Mollify {
     sigma: f64,
+    taps: TapCache,
 }
 
 impl Operator for Mollify {
@@ -47,7 +48,7 @@ impl Operator for Mollify {
     }
 
     fn new(params: &Params) -> Result<Self, PluginError> {
-        Ok(Self { sigma: params.float("sigma")? })
+        Ok(Self { sigma: params.float("sigma")?, taps: TapCache::default() })
     }
 
     fn input_window(&self, output: Window, input: RasterInfo) -> Result<Window, PluginError> {
@@ -55,7 +56,7 @@ impl Operator for Mollify {
     }
 
     fn process(&self, input: FieldRef<'_>, output: FieldMut<'_>) -> Result<(), PluginError> {
-        blur::blur(input, output, self.sigma)
+        blur::blur(input, output, self.sigma, &self.taps)
     }
 }
 
