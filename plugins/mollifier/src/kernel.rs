@@ -15,6 +15,7 @@
 //! - a longer axis gets the band-limited Gaussian `h[n] = (1/π)∫_0^π g(ω)cos(ωn)dω`
 //!   (the limit of `h_L`), truncated at [`truncated_radius`] and normalised to sum 1.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Axes up to this many pixels get the reference's exact operator.
@@ -94,7 +95,8 @@ fn band_limited_taps(sigma: f64, radius: u32) -> Vec<f32> {
 /// every tile of a raster needs the same one.
 #[derive(Default)]
 pub struct TapCache {
-    entries: Mutex<Vec<((u64, u32), Arc<[f32]>)>>,
+    /// Keyed by (σ's bits, axis length).
+    entries: Mutex<HashMap<(u64, u32), Arc<[f32]>>>,
 }
 
 impl TapCache {
@@ -102,12 +104,7 @@ impl TapCache {
     pub fn get(&self, sigma: f64, len: u32) -> Arc<[f32]> {
         let key = (sigma.to_bits(), len);
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, taps)) = entries.iter().find(|(k, _)| *k == key) {
-            return Arc::clone(taps);
-        }
-        let computed: Arc<[f32]> = taps(sigma, len).into();
-        entries.push((key, Arc::clone(&computed)));
-        computed
+        Arc::clone(entries.entry(key).or_insert_with(|| taps(sigma, len).into()))
     }
 }
 
