@@ -91,17 +91,20 @@ fn band_limited_taps(sigma: f64, radius: u32) -> Vec<f32> {
     taps.into_iter().map(|t| (t / total) as f32).collect()
 }
 
+/// Shared taps `h[0..=radius]`.
+pub type Taps = Arc<[f32]>;
+
 /// Taps per (σ, axis length), computed once: the exact kernel costs O(L²) to build and
 /// every tile of a raster needs the same one.
 #[derive(Default)]
 pub struct TapCache {
     /// Keyed by (σ's bits, axis length).
-    entries: Mutex<HashMap<(u64, u32), Arc<[f32]>>>,
+    entries: Mutex<HashMap<(u64, u32), Taps>>,
 }
 
 impl TapCache {
     /// [`taps`] for `sigma` on an axis of `len` pixels.
-    pub fn get(&self, sigma: f64, len: u32) -> Arc<[f32]> {
+    pub fn get(&self, sigma: f64, len: u32) -> Taps {
         let key = (sigma.to_bits(), len);
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(entries.entry(key).or_insert_with(|| taps(sigma, len).into()))
