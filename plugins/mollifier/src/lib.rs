@@ -13,6 +13,7 @@
 pub mod blur;
 pub mod kernel;
 mod ops;
+mod taps_sum;
 pub mod wiener;
 
 pub use ops::{Mollify, Unmollify, SIGMA_MAX};
