@@ -17,6 +17,8 @@ const MAX_DECODED_BYTES: usize = 2 << 30;
 fn decoder<R: Read + Seek>(source: R) -> Result<Decoder<R>, String> {
     let mut limits = Limits::default();
     limits.decoding_buffer_size = MAX_DECODED_BYTES;
+    // Writers such as tifffile put a whole image in one strip.
+    limits.intermediate_buffer_size = MAX_DECODED_BYTES;
     Ok(Decoder::new(source).map_err(|e| e.to_string())?.with_limits(limits))
 }
 
