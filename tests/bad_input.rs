@@ -5,10 +5,10 @@ use image::ImageFormat;
 use infty_e2e::images::Image;
 use infty_e2e::{artifacts, Infty, Run};
 
-/// An installation with the basic and faulty plugins and a valid `in.png`.
+/// An installation with the basic and test-fixture plugins and a valid `in.png`.
 fn setup() -> Infty {
     let infty =
-        Infty::with_plugins(&[artifacts().plugin("infty_basic"), artifacts().plugin("infty_test_faulty")]);
+        Infty::with_plugins(&[artifacts().plugin("infty_basic"), artifacts().plugin("infty_test_fixture")]);
     std::fs::write(infty.path("in.png"), Image::pattern(300, 20, 4, "u8").encode(ImageFormat::Png)).unwrap();
     infty
 }
@@ -154,8 +154,8 @@ fn a_panicking_plugin_is_reported_and_the_host_survives() {
         &infty,
         &run,
         1,
-        "infty: error: panic-process (org.infty.test.faulty): panicked: deliberate test panic in process: \
-         at tests/plugins/faulty/src/lib.rs:",
+        "infty: error: panic-process (org.infty.test): panicked: deliberate test panic in process: \
+         at tests/plugins/fixture/src/lib.rs:",
         Some("this is a bug in the plugin; please report it to its authors"),
     );
     let run = infty.pipeline("read in.png ! panic-new ! write out.png");
@@ -163,7 +163,7 @@ fn a_panicking_plugin_is_reported_and_the_host_survives() {
         &infty,
         &run,
         1,
-        "panic-new (org.infty.test.faulty): panicked: deliberate test panic in new",
+        "panic-new (org.infty.test): panicked: deliberate test panic in new",
         None,
     );
     // Reported once, as our error, not also by Rust's default panic hook.

@@ -84,3 +84,28 @@ fn bad_sigma_and_inv_snr_are_refused_with_exit_code_2() {
         infty.assert_no_output("out.png");
     }
 }
+
+#[test]
+fn another_plugin_can_run_the_mollifier_through_the_host_api() {
+    let infty = Infty::with_plugins(&[
+        artifacts().plugin("infty_mollifier"),
+        artifacts().plugin("infty_test_fixture"),
+    ]);
+    std::fs::write(infty.path("in.tif"), Image::pattern(300, 280, 3, "f32").encode_tiff()).unwrap();
+    infty.pipeline("read in.tif ! mollify --sigma 2.5 ! write direct.tif").assert_ok();
+    infty.pipeline("read in.tif ! via-host --item mollify --params sigma=2.5 ! write via.tif").assert_ok();
+    let (direct, via) = (Image::load(&infty.path("direct.tif")), Image::load(&infty.path("via.tif")));
+    assert_eq!(direct, via, "the same operator, built by the host for another plugin");
+    // Errors from the inner operator's schema reach the user with the item named.
+    let run = infty.pipeline("read in.tif ! via-host --item mollify --params sigma=-1 ! write bad.tif");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("mollify (org.infty.mollifier): param 'sigma': must be > 0, got -1"),
+        "{}",
+        run.stderr
+    );
+    let run = infty.pipeline("read in.tif ! via-host --item blur ! write bad.tif");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("unknown operator 'blur'"), "{}", run.stderr);
+    infty.assert_no_output("bad.tif");
+}

@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod error;
 mod help;
+mod host_api;
 mod interrupt;
 mod io;
 mod pipeline;
@@ -27,13 +28,16 @@ use registry::Registry;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     interrupt::install();
-    let registry = Registry::discover();
+    // Plugins may call each other through the host for the whole run; libraries are
+    // never unloaded, so the registry lives as long as the process.
+    let registry: &'static Registry = Box::leak(Box::new(Registry::discover()));
+    host_api::install(registry);
     if !matches!(cli.command, Command::Plugins { .. }) {
         for failure in &registry.failures {
             eprintln!("infty: warning: skipped plugin {}: {}", failure.file.display(), failure.reason);
         }
     }
-    match run(cli.command, &registry) {
+    match run(cli.command, registry) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("infty: error: {error}");

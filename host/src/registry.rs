@@ -152,6 +152,9 @@ fn load(file: &Path) -> Result<LoadedPlugin, String> {
     if manifest.id.is_empty() {
         return Err("its manifest has an empty plugin id".to_string());
     }
+    if let Some(set_host) = module.set_host() {
+        set_host(crate::host_api::host_ref());
+    }
     Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module })
 }
 

@@ -51,6 +51,7 @@
 mod error;
 mod field;
 pub mod guard;
+pub mod host;
 mod operator;
 mod params;
 pub mod plugin;

@@ -2,8 +2,8 @@
 //!
 //! The root module is an abi_stable prefix type: fields are only ever appended.
 //! Fields after the last prefix field are optional, so a host probes for them and
-//! plugins built before they existed keep loading. Planned appendices: one
-//! constructor each for the `Sampler`, `Model` and `Task` kinds.
+//! plugins built before they existed keep loading. Appended so far: `set_host`.
+//! Planned: one constructor each for the `Sampler`, `Model` and `Task` kinds.
 
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
@@ -11,6 +11,7 @@ use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use abi_stable::StableAbi;
 
+use crate::host::HostRef;
 use crate::{ItemSpec, OperatorBox, Params, PluginError};
 
 /// What a plugin is and what it provides.
@@ -39,6 +40,8 @@ pub struct PluginModule {
     /// Builds the operator called by its item name from checked parameters.
     #[sabi(last_prefix_field)]
     pub new_operator: extern "C" fn(RStr<'_>, &Params) -> RResult<OperatorBox, PluginError>,
+    /// Receives the host's services once, right after loading.
+    pub set_host: extern "C" fn(HostRef),
 }
 
 impl RootModule for PluginRef {
@@ -111,7 +114,7 @@ macro_rules! export_plugin {
             }
 
             fn root_module() -> $crate::PluginRef {
-                $crate::PluginModule { manifest, new_operator }.leak_into_prefix()
+                $crate::PluginModule { manifest, new_operator, set_host: $crate::host::set_host }.leak_into_prefix()
             }
 
             extern "C" fn erased_root_module() -> abi_stable::library::RootModuleResult {

@@ -45,7 +45,8 @@ pub fn artifacts() -> &'static Artifacts {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
         let mut build = Command::new(cargo);
         build.current_dir(workspace_root()).arg("build").arg("--target-dir").arg(&target_dir);
-        for package in ["infty", "infty-basic", "infty-mollifier", "infty-passthrough", "infty-test-faulty"] {
+        for package in ["infty", "infty-basic", "infty-mollifier", "infty-passthrough", "infty-test-fixture"]
+        {
             build.args(["-p", package]);
         }
         if profile_dir.file_name().is_some_and(|n| n == "release") {
