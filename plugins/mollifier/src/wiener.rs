@@ -25,7 +25,7 @@ pub fn wiener_radius(sigma: f64, len: u32) -> u32 {
 
 /// Orthonormal-equivalent 2-D filtering of a `rows × cols` buffer: DCT-II along both
 /// axes, multiply coefficient (k1, k2) by `gain(k1, k2)`, DCT-III back, rescale.
-fn filter_2d(buf: &mut [f64], rows: usize, cols: usize, gain: impl Fn(usize, usize) -> f64) {
+pub(crate) fn filter_2d(buf: &mut [f64], rows: usize, cols: usize, gain: impl Fn(usize, usize) -> f64) {
     let mut planner = DctPlanner::new();
     let (along_rows, along_cols) = (planner.plan_dct2(cols), planner.plan_dct2(rows));
     let mut column = vec![0.0; rows];
