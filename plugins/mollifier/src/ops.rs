@@ -41,8 +41,8 @@ impl Operator for Mollify {
         ItemSpec::operator("mollify", "Gaussian mollifier T of ∞-Diff (mirror boundaries)")
             .with_help(
                 "Equals the reference's DCT mollifier: exactly on axes up to 256 px, and on longer \
-                 axes the band-limited Gaussian truncated at 5σ (at least 3 px). Tiles give the \
-                 same result as the whole image.",
+                 axes the band-limited Gaussian truncated at 4σ (σ ≤ 1.5) or 5σ, at least 3 px. \
+                 Tiles give the same result as the whole image.",
             )
             .param(sigma_param())
     }
