@@ -36,11 +36,16 @@ pub fn truncated_radius(sigma: f64) -> u32 {
 
 /// The halo T needs on an axis of `len` pixels: the whole axis when exact.
 pub fn radius(sigma: f64, len: u32) -> u32 {
-    let r = truncated_radius(sigma);
-    if len <= EXACT_MAX || r >= len {
+    axis_halo(truncated_radius(sigma), len)
+}
+
+/// `truncated` pixels of halo on a long axis; the whole axis on one of at most
+/// [`EXACT_MAX`] pixels or one shorter than the halo.
+pub fn axis_halo(truncated: u32, len: u32) -> u32 {
+    if len <= EXACT_MAX || truncated >= len {
         len
     } else {
-        r
+        truncated
     }
 }
 

@@ -9,25 +9,24 @@
 use infty_sdk::{FieldMut, FieldRef, PluginError};
 use rustdct::DctPlanner;
 
-use crate::kernel::{gain, EXACT_MAX};
+thread_local! {
+    /// Plans are cached by length, and every tile of a raster has the same lengths.
+    static PLANNER: std::cell::RefCell<DctPlanner<f64>> = std::cell::RefCell::new(DctPlanner::new());
+}
+
+use crate::kernel::{axis_halo, gain};
 
 /// The halo the Wiener inverse needs on an axis of `len` pixels: the whole axis up to
-/// [`EXACT_MAX`] pixels, else 16σ + 32 (measured: the tile then differs from the
+/// [`crate::kernel::EXACT_MAX`] pixels, else 16σ + 32 (measured: the tile then differs from the
 /// whole-image result by < 1e-4, see the tests).
 pub fn wiener_radius(sigma: f64, len: u32) -> u32 {
-    let r = (16.0 * sigma).ceil() as u32 + 32;
-    if len <= EXACT_MAX || r >= len {
-        len
-    } else {
-        r
-    }
+    axis_halo((16.0 * sigma).ceil() as u32 + 32, len)
 }
 
 /// Orthonormal-equivalent 2-D filtering of a `rows × cols` buffer: DCT-II along both
 /// axes, multiply coefficient (k1, k2) by `gain(k1, k2)`, DCT-III back, rescale.
 pub(crate) fn filter_2d(buf: &mut [f64], rows: usize, cols: usize, gain: impl Fn(usize, usize) -> f64) {
-    let mut planner = DctPlanner::new();
-    let (along_rows, along_cols) = (planner.plan_dct2(cols), planner.plan_dct2(rows));
+    let (along_rows, along_cols) = PLANNER.with_borrow_mut(|p| (p.plan_dct2(cols), p.plan_dct2(rows)));
     let mut column = vec![0.0; rows];
     for row in buf.chunks_exact_mut(cols) {
         along_rows.process_dct2(row);
