@@ -109,7 +109,10 @@ fn in_write(write: &WriteStep, error: Error) -> Error {
     }
 }
 
-/// Refuses rasters that are empty or have no channels before anything is allocated.
+/// Samples one stage may hold in memory (16 GiB of f32).
+const MAX_RASTER_SAMPLES: u64 = 4 << 30;
+
+/// Refuses rasters that are empty, or too large to hold, before anything is allocated.
 fn check_size(label: &str, info: &RasterInfo) -> Result<()> {
     if info.width == 0 || info.height == 0 || info.channels == 0 {
         return Err(Error::failed(format!(
@@ -117,5 +120,28 @@ fn check_size(label: &str, info: &RasterInfo) -> Result<()> {
             info.width, info.height, info.channels
         )));
     }
+    let samples = u64::from(info.width) * u64::from(info.height) * u64::from(info.channels);
+    if samples > MAX_RASTER_SAMPLES {
+        return Err(Error::input(format!(
+            "{label}: a {}x{} raster of {} channels is more than this in-memory pipeline holds \
+             ({MAX_RASTER_SAMPLES} samples)",
+            info.width, info.height, info.channels
+        )));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_huge_rasters_are_refused_before_allocation() {
+        assert!(check_size("op", &RasterInfo::new(4096, 4096, 3)).is_ok());
+        let empty = check_size("op", &RasterInfo::new(0, 5, 3)).unwrap_err();
+        assert_eq!(empty.to_string(), "op: produced an empty raster (0x5, 3 channels)");
+        let huge = check_size("up", &RasterInfo::new(100_000, 100_000, 3)).unwrap_err();
+        assert_eq!(huge.exit_code(), 2);
+        assert!(huge.to_string().starts_with("up: a 100000x100000 raster of 3 channels is more than"));
+    }
 }
