@@ -44,11 +44,9 @@ pub fn artifacts() -> &'static Artifacts {
         let target_dir = profile_dir.parent().expect("target/<profile>").to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
         let mut build = Command::new(cargo);
-        build.current_dir(workspace_root()).arg("build").arg("--target-dir").arg(&target_dir);
-        for package in ["infty", "infty-basic", "infty-mollifier", "infty-passthrough", "infty-test-fixture"]
-        {
-            build.args(["-p", package]);
-        }
+        // The whole workspace, as `scripts/test` builds it: a subset of packages would
+        // unify dependency features differently and rebuild them.
+        build.current_dir(workspace_root()).args(["build", "--workspace", "--target-dir"]).arg(&target_dir);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
