@@ -56,17 +56,6 @@ pub fn unknown_item(name: &str) -> PluginError {
     PluginError::invalid_input(format!("this plugin provides no item called '{name}'"))
 }
 
-/// The symbol abi_stable looks up in a plugin library. Must equal
-/// `abi_stable::library::ROOT_MODULE_LOADER_NAME` (a unit test checks it).
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __root_module_symbol {
-    ($($item:tt)*) => {
-        #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
-        $($item)*
-    };
-}
-
 /// Exports a plugin: writes its root module and the FFI entry points.
 ///
 /// ```ignore
@@ -121,16 +110,18 @@ macro_rules! export_plugin {
                 abi_stable::library::__call_root_module_loader(root_module)
             }
 
-            $crate::__root_module_symbol! {
-                pub static LIB_HEADER: abi_stable::library::LibHeader = unsafe {
-                    // SAFETY: `erased_root_module` returns the `PluginRef` built above,
-                    // which is what `from_constructor::<PluginRef>` requires.
-                    abi_stable::library::LibHeader::from_constructor::<$crate::PluginRef>(
-                        erased_root_module,
-                        abi_stable::library::CheckTypeLayout::Yes,
-                    )
-                };
-            }
+            // The symbol abi_stable looks up: `abi_stable::library::ROOT_MODULE_LOADER_NAME`
+            // (a unit test checks they agree). This is what `#[export_root_module]` writes,
+            // without making every plugin depend on abi_stable itself.
+            #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
+            pub static LIB_HEADER: abi_stable::library::LibHeader = unsafe {
+                // SAFETY: `erased_root_module` returns the `PluginRef` built above,
+                // which is what `from_constructor::<PluginRef>` requires.
+                abi_stable::library::LibHeader::from_constructor::<$crate::PluginRef>(
+                    erased_root_module,
+                    abi_stable::library::CheckTypeLayout::Yes,
+                )
+            };
         }
     };
 }
