@@ -37,8 +37,7 @@ pub fn apply(stage: &Stage, input: &Raster, info: RasterInfo) -> Result<Raster> 
     let compute = |tile: &Window| -> Result<Vec<f32>> {
         let wanted =
             stage.op.input_window(*tile, input.info).into_result().map_err(|e| plugin_error(stage, e))?;
-        let clipped = wanted.intersect(&input.info.bounds());
-        let window = if clipped.is_empty() { Window::default() } else { clipped };
+        let window = wanted.clipped_to(&input.info.bounds());
         let mut samples = vec![0.0; info.channels as usize * tile.area() as usize];
         let field = FieldMut::new(info, *tile, &mut samples).expect("a tile buffer fits its tile");
         stage.op.process(input.view(window), field).into_result().map_err(|e| plugin_error(stage, e))?;

@@ -39,12 +39,15 @@ impl ItemRef<'_> {
         format!("{} ({})", self.spec.name, self.plugin.manifest.id)
     }
 
+    /// A plugin error raised by or for this item, with the item named.
+    pub fn error(&self, source: PluginError) -> Error {
+        Error::Plugin { context: format!("{}:", self.label()), source }
+    }
+
     /// Builds an operator instance with checked parameters.
     pub fn new_operator(&self, params: &Params) -> Result<OperatorBox> {
         let new_operator = self.plugin.module.new_operator();
-        new_operator(self.spec.name.as_str().into(), params)
-            .into_result()
-            .map_err(|source| Error::Plugin { context: format!("{}:", self.label()), source })
+        new_operator(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
     }
 }
 

@@ -59,6 +59,17 @@ impl Window {
         Window::new(x0, y0, (x1 - x0) as u32, (y1 - y0) as u32)
     }
 
+    /// The part of this requested window inside `bounds`, as the host passes it to an
+    /// operator: an empty request becomes the empty window at the origin.
+    pub fn clipped_to(&self, bounds: &Window) -> Window {
+        let clipped = self.intersect(bounds);
+        if clipped.is_empty() {
+            Window::default()
+        } else {
+            clipped
+        }
+    }
+
     /// True when every pixel of `other` lies in `self`.
     pub fn contains(&self, other: &Window) -> bool {
         other.x >= self.x
@@ -308,6 +319,8 @@ mod tests {
         let b = Window::new(0, 0, 4, 20);
         assert_eq!(a.intersect(&b), Window::new(0, 0, 4, 8));
         assert!(a.intersect(&Window::new(50, 50, 1, 1)).is_empty());
+        assert_eq!(Window::new(50, 50, 1, 1).clipped_to(&a), Window::default());
+        assert_eq!(b.clipped_to(&a), Window::new(0, 0, 4, 8));
         assert!(a.contains(&Window::new(-2, 7, 10, 1)));
         assert!(!a.contains(&Window::new(-2, 7, 10, 2)));
         assert_eq!(Window::new(3, 4, 2, 2).expand(3), Window::new(0, 1, 8, 8));

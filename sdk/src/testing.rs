@@ -25,8 +25,7 @@ pub fn run_tiled<T: Operator>(
                 tile.min(out_raster.width - tx),
                 tile.min(out_raster.height - ty),
             );
-            let clipped = op.input_window(window, raster)?.intersect(&raster.bounds());
-            let wanted = if clipped.is_empty() { Window::default() } else { clipped };
+            let wanted = op.input_window(window, raster)?.clipped_to(&raster.bounds());
             let start = wanted.y as usize * row + wanted.x as usize;
             let view =
                 FieldRef::with_strides(raster, wanted, row, in_plane, &input[start.min(input.len())..])?;

@@ -88,7 +88,7 @@ fn build_stage(step: &RawStep, registry: &Registry) -> Result<Stage> {
     let params = item
         .spec
         .resolve(args.params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        .map_err(|source| Error::Plugin { context: format!("{}:", item.label()), source })?;
+        .map_err(|e| item.error(e))?;
     Ok(Stage { label: item.label(), op: item.new_operator(&params)? })
 }
 

@@ -24,7 +24,7 @@ fn run<T: Operator>(op: &T, raster: RasterInfo, input: &[f32], tile: (u32, u32))
     let (row, plane) = (raster.width as usize, raster.width as usize * raster.height as usize);
     let start = Instant::now();
     tiles.par_iter().for_each(|tile| {
-        let wanted = op.input_window(*tile, raster).unwrap().intersect(&raster.bounds());
+        let wanted = op.input_window(*tile, raster).unwrap().clipped_to(&raster.bounds());
         let offset = wanted.y as usize * row + wanted.x as usize;
         let view = FieldRef::with_strides(raster, wanted, row, plane, &input[offset..]).unwrap();
         // Output buffers are reused per thread, as a streaming host would.
