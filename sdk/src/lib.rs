@@ -56,6 +56,7 @@ mod operator;
 mod params;
 pub mod plugin;
 pub mod resolution;
+pub mod schedule;
 mod schema;
 pub mod testing;
 
