@@ -56,6 +56,7 @@ mod operator;
 mod params;
 pub mod plugin;
 pub mod resolution;
+pub mod sampler;
 pub mod schedule;
 mod schema;
 pub mod testing;
@@ -65,6 +66,7 @@ pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Win
 pub use operator::{new_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO, ThreadingMode};
 pub use params::{Param, Params};
 pub use plugin::{Manifest, PluginModule, PluginRef};
+pub use sampler::{Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
 pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
 
 /// The SDK version, which is its ABI version: plugins built against an SDK with a

@@ -2,8 +2,8 @@
 //!
 //! The root module is an abi_stable prefix type: fields are only ever appended.
 //! Fields after the last prefix field are optional, so a host probes for them and
-//! plugins built before they existed keep loading. Appended so far: `set_host`.
-//! Planned: one constructor each for the `Sampler`, `Model` and `Task` kinds.
+//! plugins built before they existed keep loading. Appended so far: `set_host`,
+//! `new_sampler`. Planned: one constructor each for the `Model` and `Task` kinds.
 
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
@@ -12,7 +12,7 @@ use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use abi_stable::StableAbi;
 
 use crate::host::HostRef;
-use crate::{ItemSpec, OperatorBox, Params, PluginError};
+use crate::{ItemSpec, OperatorBox, Params, PluginError, SamplerBox};
 
 /// What a plugin is and what it provides.
 #[repr(C)]
@@ -42,6 +42,8 @@ pub struct PluginModule {
     pub new_operator: extern "C" fn(RStr<'_>, &Params) -> RResult<OperatorBox, PluginError>,
     /// Receives the host's services once, right after loading.
     pub set_host: extern "C" fn(HostRef),
+    /// Builds the sampler called by its item name from checked parameters.
+    pub new_sampler: extern "C" fn(RStr<'_>, &Params) -> RResult<SamplerBox, PluginError>,
 }
 
 impl RootModule for PluginRef {
@@ -63,14 +65,23 @@ pub fn unknown_item(name: &str) -> PluginError {
 ///     id: "org.example.passthrough",
 ///     version: env!("CARGO_PKG_VERSION"),
 ///     operators: [Passthrough],
+///     samplers: [MySampler],
 /// }
 /// ```
+///
+/// Both lists are optional.
 ///
 /// Every entry point runs inside [`guard`](crate::guard::guard), so a panicking
 /// plugin returns an error to the host instead of ending the process.
 #[macro_export]
 macro_rules! export_plugin {
-    (id: $id:expr, version: $version:expr, operators: [$($op:ty),* $(,)?] $(,)?) => {
+    (
+        id: $id:expr,
+        version: $version:expr
+        $(, operators: [$($op:ty),* $(,)?])?
+        $(, samplers: [$($sampler:ty),* $(,)?])?
+        $(,)?
+    ) => {
         #[doc(hidden)]
         pub mod __infty_plugin {
             #[allow(unused_imports)]
@@ -83,7 +94,10 @@ macro_rules! export_plugin {
                         id: ($id).into(),
                         version: ($version).into(),
                         sdk_version: $crate::SDK_VERSION.into(),
-                        items: RVec::from(vec![$(<$op as $crate::Operator>::spec()),*]),
+                        items: RVec::from(vec![
+                            $($(<$op as $crate::Operator>::spec(),)*)?
+                            $($(<$sampler as $crate::Sampler>::spec(),)*)?
+                        ]),
                     })
                 })
             }
@@ -93,17 +107,32 @@ macro_rules! export_plugin {
                 params: &$crate::Params,
             ) -> RResult<$crate::OperatorBox, $crate::PluginError> {
                 $crate::guard::guard(|| {
-                    $(
+                    $($(
                         if <$op as $crate::Operator>::spec().name == name.as_str() {
                             return $crate::new_operator_box::<$op>(params);
                         }
-                    )*
+                    )*)?
+                    Err($crate::plugin::unknown_item(name.as_str()))
+                })
+            }
+
+            extern "C" fn new_sampler(
+                name: RStr<'_>,
+                params: &$crate::Params,
+            ) -> RResult<$crate::SamplerBox, $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    $($(
+                        if <$sampler as $crate::Sampler>::spec().name == name.as_str() {
+                            return $crate::sampler::new_sampler_box::<$sampler>(params);
+                        }
+                    )*)?
                     Err($crate::plugin::unknown_item(name.as_str()))
                 })
             }
 
             fn root_module() -> $crate::PluginRef {
-                $crate::PluginModule { manifest, new_operator, set_host: $crate::host::set_host }.leak_into_prefix()
+                $crate::PluginModule { manifest, new_operator, set_host: $crate::host::set_host, new_sampler }
+                    .leak_into_prefix()
             }
 
             extern "C" fn erased_root_module() -> abi_stable::library::RootModuleResult {
