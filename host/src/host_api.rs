@@ -1,16 +1,17 @@
 //! The services the host gives plugins (`infty_sdk::host`): building any loaded
-//! plugin's operator by name, with the same checks as the command line.
+//! plugin's operator or sampler by name, with the same checks as the command line,
+//! and coordinate-keyed noise.
 
 use std::sync::OnceLock;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RResult, RSlice, RStr, Tuple2};
 use infty_sdk::guard::guard;
-use infty_sdk::host::{HostApi, HostRef};
-use infty_sdk::{OperatorBox, PluginError};
+use infty_sdk::host::{HostApi, HostRef, NoiseRequest};
+use infty_sdk::{FieldMut, ItemKind, OperatorBox, Params, PluginError, SamplerBox};
 
 use crate::error::Error;
-use crate::registry::Registry;
+use crate::registry::{ItemRef, Registry};
 
 static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
 
@@ -22,7 +23,7 @@ pub fn install(registry: &'static Registry) {
 /// The table handed to every plugin at load time.
 pub fn host_ref() -> HostRef {
     static HOST: OnceLock<HostRef> = OnceLock::new();
-    *HOST.get_or_init(|| HostApi { new_operator }.leak_into_prefix())
+    *HOST.get_or_init(|| HostApi { new_operator, new_sampler, noise }.leak_into_prefix())
 }
 
 /// A host error as the one error type that crosses the boundary.
@@ -53,18 +54,64 @@ fn within(context: &str, error: PluginError) -> PluginError {
     }
 }
 
+fn registry() -> Result<&'static Registry, PluginError> {
+    REGISTRY.get().copied().ok_or_else(|| PluginError::failed("the host has not finished loading plugins"))
+}
+
+/// The item of `kind` called `name`, and its parameters from `(name, text)` pairs.
+fn resolve<'r>(
+    registry: &'r Registry,
+    name: &str,
+    kind: ItemKind,
+    params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+) -> Result<(ItemRef<'r>, Params), PluginError> {
+    let item = registry.get(name, kind).map_err(to_plugin_error)?;
+    let params = item
+        .spec
+        .resolve(params.iter().map(|Tuple2(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| within(&format!("{}:", item.label()), e))?;
+    Ok((item, params))
+}
+
 extern "C" fn new_operator(
     name: RStr<'_>,
     params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
 ) -> RResult<OperatorBox, PluginError> {
     guard(|| {
-        let registry =
-            REGISTRY.get().ok_or_else(|| PluginError::failed("the host has not finished loading plugins"))?;
-        let item = registry.get_operator(name.as_str()).map_err(to_plugin_error)?;
-        let params = item
-            .spec
-            .resolve(params.iter().map(|Tuple2(k, v)| (k.as_str(), v.as_str())))
-            .map_err(|e| within(&format!("{}:", item.label()), e))?;
+        let (item, params) = resolve(registry()?, name.as_str(), ItemKind::Operator, params)?;
         item.new_operator(&params).map_err(to_plugin_error)
+    })
+}
+
+extern "C" fn new_sampler(
+    name: RStr<'_>,
+    params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+) -> RResult<SamplerBox, PluginError> {
+    guard(|| {
+        let (item, params) = resolve(registry()?, name.as_str(), ItemKind::Sampler, params)?;
+        item.new_sampler(&params).map_err(to_plugin_error)
+    })
+}
+
+/// Noise for a plugin; mollified noise uses the installed `mollify` operator.
+extern "C" fn noise(request: NoiseRequest, field: FieldMut<'_>) -> RResult<(), PluginError> {
+    guard(|| {
+        if !(request.sigma >= 0.0 && request.sigma.is_finite()) {
+            return Err(PluginError::invalid_input(format!(
+                "noise sigma must be >= 0, got {}",
+                request.sigma
+            )));
+        }
+        if request.sigma == 0.0 {
+            return crate::noise::fill(request, None, field);
+        }
+        let sigma = request.sigma.to_string();
+        let pairs = [Tuple2(RStr::from("sigma"), RStr::from(sigma.as_str()))];
+        let (item, params) = resolve(registry()?, "mollify", ItemKind::Operator, pairs.as_slice().into())
+            .map_err(|e| {
+                e.with_help("mollified noise needs the mollifier plugin (org.infty.mollifier) installed")
+            })?;
+        let t = item.new_operator(&params).map_err(to_plugin_error)?;
+        crate::noise::fill(request, Some(&t), field)
     })
 }

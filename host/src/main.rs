@@ -8,6 +8,7 @@ mod help;
 mod host_api;
 mod interrupt;
 mod io;
+mod noise;
 mod pipeline;
 mod raster;
 mod registry;

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use infty_sdk::{ItemKind, ItemSpec, Manifest, OperatorBox, Params, PluginError, PluginRef, SDK_VERSION};
+use infty_sdk::{
+    ItemKind, ItemSpec, Manifest, OperatorBox, Params, PluginError, PluginRef, SamplerBox, SDK_VERSION,
+};
 
 use crate::error::{Error, Result};
 
@@ -48,6 +50,14 @@ impl ItemRef<'_> {
     pub fn new_operator(&self, params: &Params) -> Result<OperatorBox> {
         let new_operator = self.plugin.module.new_operator();
         new_operator(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
+    }
+
+    /// Builds a sampler instance with checked parameters.
+    pub fn new_sampler(&self, params: &Params) -> Result<SamplerBox> {
+        let new_sampler = self.plugin.module.new_sampler().ok_or_else(|| {
+            self.error(PluginError::unsupported("this plugin was built before samplers existed; rebuild it"))
+        })?;
+        new_sampler(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
     }
 }
 
@@ -101,25 +111,39 @@ impl Registry {
         })
     }
 
-    /// The operator called `name`, or a usage error suggesting a close name.
-    pub fn get_operator(&self, name: &str) -> Result<ItemRef<'_>> {
+    /// The item of `kind` called `name`, or a usage error suggesting a close name.
+    pub fn get(&self, name: &str, kind: ItemKind) -> Result<ItemRef<'_>> {
+        let kind_name = kind.as_str();
         match self.find_item(name) {
-            Some(item) if item.spec.kind == ItemKind::Operator => Ok(item),
-            Some(item) => Err(Error::usage(format!(
-                "'{name}' is a {}, not an operator; it cannot be a pipeline step",
-                item.spec.kind.as_str()
-            ))),
+            Some(item) if item.spec.kind == kind => Ok(item),
+            Some(item) => {
+                let role = if kind == ItemKind::Operator { "; it cannot be a pipeline step" } else { "" };
+                Err(Error::usage(format!(
+                    "'{name}' is a {}, not {}{role}",
+                    item.spec.kind.as_str(),
+                    article(kind_name)
+                )))
+            }
             None => {
-                let names =
-                    self.plugins.iter().flat_map(|p| p.manifest.items.iter().map(|i| i.name.as_str()));
-                let help = match crate::suggest::closest(name, names.chain(["read", "write"])) {
-                    Some(close) => format!("did you mean '{close}'? `infty plugins` lists every operator"),
-                    None => "`infty plugins` lists every operator".to_string(),
+                let names = self.plugins.iter().flat_map(|p| {
+                    p.manifest.items.iter().filter(|i| i.kind == kind).map(|i| i.name.as_str())
+                });
+                let builtins: &[&str] = if kind == ItemKind::Operator { &["read", "write"] } else { &[] };
+                let list = format!("`infty plugins` lists every {kind_name}");
+                let help = match crate::suggest::closest(name, names.chain(builtins.iter().copied())) {
+                    Some(close) => format!("did you mean '{close}'? {list}"),
+                    None => list,
                 };
-                Err(Error::usage(format!("unknown operator '{name}'")).with_help(help))
+                Err(Error::usage(format!("unknown {kind_name} '{name}'")).with_help(help))
             }
         }
     }
+}
+
+/// `an operator`, `a sampler`.
+fn article(noun: &str) -> String {
+    let an = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if an { "an" } else { "a" })
 }
 
 /// The folders searched for plugins, in order.

@@ -1,5 +1,6 @@
-//! Services the host gives plugins: building any loaded plugin's operator by name, so
-//! a sampler or task can apply the mollifier (or any operator) to its own fields.
+//! Services the host gives plugins: building any loaded plugin's operator or sampler
+//! by name, so a task can apply the mollifier (or any operator) to its own fields and
+//! drive any installed sampler; and coordinate-keyed noise (see [`crate::noise`]).
 //!
 //! The host hands its [`HostRef`] to each plugin right after loading it, through the
 //! root module's `set_host`; [`operator`] then works from any plugin code.
@@ -14,7 +15,7 @@ use std::sync::OnceLock;
 use abi_stable::std_types::{RResult, RSlice, RStr, Tuple2};
 use abi_stable::StableAbi;
 
-use crate::{OperatorBox, PluginError};
+use crate::{FieldMut, OperatorBox, PluginError, SamplerBox};
 
 /// The host's table of services. Append-only, like the plugin root module.
 #[repr(C)]
@@ -29,6 +30,28 @@ pub struct HostApi {
         name: RStr<'_>,
         params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
     ) -> RResult<OperatorBox, PluginError>,
+    /// Builds sampler `name` (or `plugin-id/name`) from `(parameter, text)` pairs.
+    pub new_sampler: extern "C" fn(
+        name: RStr<'_>,
+        params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+    ) -> RResult<SamplerBox, PluginError>,
+    /// Fills a field with coordinate-keyed noise (see [`NoiseRequest`]).
+    pub noise: extern "C" fn(NoiseRequest, FieldMut<'_>) -> RResult<(), PluginError>,
+}
+
+/// Which noise to generate: white Gaussian noise keyed by `seed`, `stream` and the
+/// field's raster size, at the field's global coordinates; then, when `sigma > 0`,
+/// mollified by the Gaussian T of `sigma` pixels (computed from white noise on the
+/// window plus T's halo, so overlapping windows agree exactly).
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
+pub struct NoiseRequest {
+    /// The run's seed.
+    pub seed: u64,
+    /// Independent stream, e.g. the sampling step.
+    pub stream: u32,
+    /// σ of the mollifier in pixels of the field's raster; 0 for white noise.
+    pub sigma: f64,
 }
 
 static HOST: OnceLock<HostRef> = OnceLock::new();
@@ -46,12 +69,32 @@ pub fn find_host() -> Option<HostRef> {
 
 /// Builds another plugin's operator by name, e.g. `operator("mollify", &[("sigma", "2")])`.
 pub fn operator(name: &str, params: &[(&str, &str)]) -> Result<OperatorBox, PluginError> {
-    let host = find_host().ok_or_else(|| {
-        PluginError::unsupported(format!(
-            "cannot build '{name}': this plugin was not loaded by an infty host"
-        ))
-    })?;
-    let pairs: Vec<Tuple2<RStr<'_>, RStr<'_>>> =
-        params.iter().map(|(k, v)| Tuple2((*k).into(), (*v).into())).collect();
-    (host.new_operator())(name.into(), pairs.as_slice().into()).into_result()
+    let host = host(&format!("build '{name}'"))?;
+    (host.new_operator())(name.into(), pairs(params).as_slice().into()).into_result()
+}
+
+fn host(what: &str) -> Result<HostRef, PluginError> {
+    find_host().ok_or_else(|| {
+        PluginError::unsupported(format!("cannot {what}: this plugin was not loaded by an infty host"))
+    })
+}
+
+fn pairs<'a>(params: &'a [(&'a str, &'a str)]) -> Vec<Tuple2<RStr<'a>, RStr<'a>>> {
+    params.iter().map(|(k, v)| Tuple2((*k).into(), (*v).into())).collect()
+}
+
+/// Builds an installed sampler by name, e.g. `sampler("ddim", &[("steps", "50")])`.
+pub fn sampler(name: &str, params: &[(&str, &str)]) -> Result<SamplerBox, PluginError> {
+    let host = host(&format!("build '{name}'"))?;
+    let new_sampler =
+        host.new_sampler().ok_or_else(|| PluginError::unsupported("this infty host has no samplers"))?;
+    new_sampler(name.into(), pairs(params).as_slice().into()).into_result()
+}
+
+/// Fills `field` with the host's coordinate-keyed noise.
+pub fn noise(request: NoiseRequest, field: FieldMut<'_>) -> Result<(), PluginError> {
+    let host = host("draw noise")?;
+    let noise =
+        host.noise().ok_or_else(|| PluginError::unsupported("this infty host has no noise service"))?;
+    noise(request, field).into_result()
 }

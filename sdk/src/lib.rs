@@ -52,6 +52,7 @@ mod error;
 mod field;
 pub mod guard;
 pub mod host;
+pub mod noise;
 mod operator;
 mod params;
 pub mod plugin;

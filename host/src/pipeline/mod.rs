@@ -4,7 +4,7 @@
 pub mod builtins;
 pub mod parse;
 
-use infty_sdk::{OperatorBox, RasterInfo};
+use infty_sdk::{ItemKind, OperatorBox, RasterInfo};
 
 use crate::engine;
 use crate::error::{Error, Result};
@@ -79,7 +79,7 @@ fn build_stage(step: &RawStep, registry: &Registry) -> Result<Stage> {
             if step.name == "read" { "first" } else { "last" }
         )));
     }
-    let item = registry.get_operator(&step.name)?;
+    let item = registry.get(&step.name, ItemKind::Operator)?;
     let args = step_args(item.spec, &step.words)?;
     if let Some(word) = args.positional.first() {
         return Err(Error::usage(format!("{}: unexpected word '{word}'", item.spec.name))
