@@ -1,5 +1,8 @@
 //! Conformance helpers for plugin tests: run an operator the way the host does, on
-//! the whole raster or tile by tile, to check tile invariance and boundaries.
+//! the whole raster or tile by tile, to check tile invariance and boundaries; and the
+//! sampler conformance kit ([`sampler`]).
+
+pub mod sampler;
 
 use crate::{FieldMut, FieldRef, Operator, PluginError, RasterInfo, Window};
 
