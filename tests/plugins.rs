@@ -193,10 +193,8 @@ fn incompatible_and_foreign_libraries_are_reported_in_one_line_and_others_still_
 /// The "Write an operator" example in the README, built as a user would build it.
 #[test]
 fn the_readme_operator_tutorial_builds_loads_and_runs() {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
-    let start = readme.find("```rust\n").expect("a rust block in the README") + "```rust\n".len();
-    let source = &readme[start..start + readme[start..].find("```").unwrap()];
-    let library = infty_e2e::compat::build_plugin("readme-invert", Alteration::None, source);
+    let source = infty_e2e::readme_rust_block("### Write an operator");
+    let library = infty_e2e::compat::build_plugin("readme-invert", Alteration::None, &source);
     let mut infty = Infty::basic();
     infty.set_plugin_path(&[library.parent().unwrap().to_path_buf()]);
     let image = infty_e2e::images::Image::pattern(20, 10, 3, "u8");

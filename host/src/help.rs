@@ -68,6 +68,10 @@ pub fn item_help(spec: &ItemSpec, origin: Origin<'_>) -> String {
             let _ = writeln!(out, "  infty run read IN ! {name}{flags} ! write OUT");
             let _ = writeln!(out, "  infty {name} IN OUT{flags}");
         }
+        name if spec.kind == ItemKind::Sampler => {
+            let _ = writeln!(out, "  chosen by tasks (e.g. --sampler {name}); a plugin builds it with");
+            let _ = writeln!(out, "  infty_sdk::host::sampler(\"{name}\", &[(\"steps\", \"50\"), ...])");
+        }
         name => {
             let _ = writeln!(out, "  infty {name}{flags}");
         }

@@ -30,9 +30,7 @@ pub fn host_ref() -> HostRef {
 fn to_plugin_error(error: Error) -> PluginError {
     let help = error.help().map(str::to_string);
     let converted = match error {
-        Error::Plugin { context, source } => {
-            PluginError { message: format!("{context} {}", source.message).into(), ..source }
-        }
+        Error::Plugin { context, source } => within(&context, source),
         Error::Usage { message, .. } => PluginError::invalid_param("", message),
         Error::Input { message, .. } => PluginError::invalid_input(message),
         Error::Failed { message } => PluginError::failed(message),

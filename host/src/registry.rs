@@ -119,8 +119,8 @@ impl Registry {
             Some(item) => {
                 let role = if kind == ItemKind::Operator { "; it cannot be a pipeline step" } else { "" };
                 Err(Error::usage(format!(
-                    "'{name}' is a {}, not {}{role}",
-                    item.spec.kind.as_str(),
+                    "'{name}' is {}, not {}{role}",
+                    article(item.spec.kind.as_str()),
                     article(kind_name)
                 )))
             }

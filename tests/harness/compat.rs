@@ -69,7 +69,7 @@ pub fn build_plugin(name: &str, alteration: Alteration, source: &str) -> PathBuf
         work.join("sdk/Cargo.toml"),
         format!(
             "[package]\nname = \"infty-sdk\"\nversion = \"{version}\"\nedition = \"2021\"\n\n\
-             [dependencies]\nabi_stable = \"=0.11.3\"\n"
+             [dependencies]\nabi_stable = \"=0.11.3\"\nlibm = \"0.2\"\n"
         ),
     )
     .unwrap();

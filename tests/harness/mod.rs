@@ -205,3 +205,12 @@ fn link_or_copy(from: &Path, to: &Path) {
             .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
     }
 }
+
+/// The first ```rust block after the README line `heading` (e.g. `### Write an operator`).
+pub fn readme_rust_block(heading: &str) -> String {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let section =
+        readme.find(&format!("\n{heading}\n")).unwrap_or_else(|| panic!("no '{heading}' in the README"));
+    let start = section + readme[section..].find("```rust\n").expect("a rust block") + "```rust\n".len();
+    readme[start..start + readme[start..].find("```").unwrap()].to_string()
+}
