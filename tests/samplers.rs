@@ -71,17 +71,16 @@ fn every_installed_sampler_lands_on_the_only_data_point() {
 fn stochastic_sampling_is_reproducible_and_seeded() {
     let infty = infty(&[]);
     write_input(&infty);
-    let run = |seed: &str, out: &str| {
-        infty
-            .pipeline(&format!(
-                "read in.tif ! via-sampler --sampler ddpm --steps 10 --seed {seed} ! write {out} --depth f32"
-            ))
-            .assert_ok();
-        std::fs::read(infty.path(out)).unwrap()
-    };
-    let (a, b, c) = (run("1", "a.tif"), run("1", "b.tif"), run("2", "c.tif"));
-    assert_eq!(a, b, "the same seed must give the same bytes");
-    assert_ne!(a, c, "another seed must give other noise");
+    for sampler in ["ddpm", "ddim --params eta=1"] {
+        let run = |seed: &str, out: &str| {
+            let step = format!("via-sampler --sampler {sampler} --steps 10 --seed {seed}");
+            infty.pipeline(&format!("read in.tif ! {step} ! write {out} --depth f32")).assert_ok();
+            std::fs::read(infty.path(out)).unwrap()
+        };
+        let (a, b, c) = (run("1", "a.tif"), run("1", "b.tif"), run("2", "c.tif"));
+        assert_eq!(a, b, "{sampler}: the same seed must give the same bytes");
+        assert_ne!(a, c, "{sampler}: another seed must give other noise");
+    }
 }
 
 #[test]
@@ -93,6 +92,11 @@ fn bad_sampler_settings_are_clear_errors() {
         ("--sampler ddim --steps 5000", "cannot take 5000 steps from a section of 1000"),
         ("--sampler ddim --steps ddim999", "cannot take exactly 999 steps of 1000"),
         ("--sampler nope", "unknown sampler 'nope'"),
+        (
+            "--sampler ddim --params schedule=quadratic",
+            "must be one of cosine, linear, const0.008, shifted_cosine",
+        ),
+        ("--sampler ddim --params eta=2", "param 'eta': must be <= 1, got 2"),
         ("--sampler mollify", "'mollify' is an operator, not a sampler"),
     ] {
         let run = infty.pipeline(&format!("read in.tif ! via-sampler {args} ! write out.tif"));
