@@ -3,26 +3,19 @@
 
 use infty_e2e::images::{Image, Samples};
 use infty_e2e::{artifacts, workspace_root, Infty};
-use safetensors::SafeTensors;
+use infty_golden::Golden;
 
 fn infty() -> Infty {
     Infty::with_plugins(&[artifacts().plugin("infty_mollifier")])
 }
 
-fn golden_dir() -> std::path::PathBuf {
-    std::env::var_os("INFTY_GOLDEN_DIR").map_or_else(|| workspace_root().join("../shared/golden"), Into::into)
-}
-
 /// Golden tensor `name` (1×C×H×W, planar) as an interleaved f32 image.
-fn golden_image(bytes: &[u8], name: &str) -> Image {
-    let tensors = SafeTensors::deserialize(bytes).unwrap();
-    let view = tensors.tensor(name).unwrap();
-    let (c, h, w) = (view.shape()[1], view.shape()[2], view.shape()[3]);
-    let planar: Vec<f32> =
-        view.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+fn golden_image(golden: &Golden, name: &str) -> Image {
+    let tensor = golden.f32(name);
+    let (c, h, w) = (tensor.shape[1], tensor.shape[2], tensor.shape[3]);
     let interleaved = (0..h * w)
         .flat_map(|i| (0..c).map(move |ch| (ch, i)))
-        .map(|(ch, i)| planar[ch * h * w + i])
+        .map(|(ch, i)| tensor.data[ch * h * w + i])
         .collect();
     Image { width: w as u32, height: h as u32, channels: c as u32, samples: Samples::F32(interleaved) }
 }
@@ -30,18 +23,17 @@ fn golden_image(bytes: &[u8], name: &str) -> Image {
 #[test]
 fn infty_run_matches_the_reference_mollifier_and_its_inverse() {
     let infty = infty();
-    let bytes =
-        std::fs::read(golden_dir().join("mollifier.safetensors")).expect("golden mollifier.safetensors");
+    let golden = Golden::load("mollifier.safetensors");
     let cases = [
         ("x", "mollify --sigma 1", "Tx", 1e-5),
         ("x_2x", "mollify --sigma 2", "Tx_2x", 1e-5),
         ("Tx", "unmollify --sigma 1 --inv-snr 0.05", "undo_wiener_Tx", 5e-5),
     ];
     for (input, step, expected, tolerance) in cases {
-        std::fs::write(infty.path("in.tif"), golden_image(&bytes, input).encode_tiff()).unwrap();
+        std::fs::write(infty.path("in.tif"), golden_image(&golden, input).encode_tiff()).unwrap();
         infty.pipeline(&format!("read in.tif ! {step} ! write out.tif")).assert_ok();
         let out = Image::load(&infty.path("out.tif"));
-        let want = golden_image(&bytes, expected);
+        let want = golden_image(&golden, expected);
         let err = out.values().iter().zip(want.values()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         assert!(err <= tolerance, "{step} on {input}: max abs error {err:e} > {tolerance:e}");
     }
