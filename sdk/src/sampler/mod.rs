@@ -46,6 +46,17 @@ pub struct Step {
     pub noise: bool,
 }
 
+/// The noise stream for the initial noise `x_T`; step `j` draws from stream `j`
+/// ([`Step::noise_stream`]), so every caller keys its noise the same way.
+pub const START_NOISE_STREAM: u32 = u32::MAX;
+
+impl Step {
+    /// The noise stream of this step's fresh noise.
+    pub fn noise_stream(&self) -> u32 {
+        self.index
+    }
+}
+
 /// The explicit state of one chain: the current sample, plus any history a multistep
 /// sampler keeps (e.g. the previous x̂0). The caller owns it, one per region sampled.
 #[repr(C)]

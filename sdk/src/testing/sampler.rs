@@ -10,7 +10,7 @@
 //! #     fn setup(&self) -> &SamplerSetup { &self.0 }
 //! #     fn step(&self, step: Step, state: &mut SamplerState, eps: &[f32], _: &[f32], x0: &mut [f32])
 //! #         -> Result<(), PluginError> {
-//! #         // A (bad but valid) sampler: jump to the noised x̂0 of the next step.
+//! #         // DDIM without re-deriving ε from the clamped x̂0.
 //! #         self.0.predict_x0(step.index as usize, &state.x, eps, x0);
 //! #         let prev = self.0.schedule.alphas_cumprod_prev[step.index as usize] as f32;
 //! #         for ((x, &x0), &e) in state.x.iter_mut().zip(x0.iter()).zip(eps) {
@@ -27,7 +27,7 @@
 //! with known mean and variance, whose optimal ε-predictor is closed-form).
 
 use crate::noise::NoiseKey;
-use crate::sampler::{new_sampler_box, run_chain};
+use crate::sampler::{new_sampler_box, run_chain, START_NOISE_STREAM};
 use crate::{ErrorKind, PluginError, RasterInfo, Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
 
 /// Runs every check of the kit on sampler `S` with its own parameters `params`
@@ -111,13 +111,13 @@ pub fn sample_with(
     seed: u64,
     noise_std: f32,
 ) -> Result<Vec<f32>, PluginError> {
-    let start = kit_noise(seed, u32::MAX, len, noise_std);
+    let start = kit_noise(seed, START_NOISE_STREAM, len, noise_std);
     let alpha_bar = |step: &Step| setup.schedule.alphas_cumprod[step.index as usize];
     run_chain(
         sampler,
         &start,
         |step, x| Ok(denoiser.eps(alpha_bar(step), x)),
-        |step| Ok(kit_noise(seed, step.index, len, noise_std)),
+        |step| Ok(kit_noise(seed, step.noise_stream(), len, noise_std)),
     )
 }
 
