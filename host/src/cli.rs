@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Operators and other items come from plugins: `infty plugins` lists them and
-`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]...`.
+`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]... [--resume] [--shard I/N]`.
 
 Plugins are loaded from a 'plugins' folder next to the executable, then from each
 folder in INFTY_PLUGIN_PATH.
@@ -27,9 +27,23 @@ pub enum Command {
         after_help = "Example:\n  infty run read in.png ! to-gray ! scale --factor 1.2 ! clamp ! write out.png"
     )]
     Run {
+        /// Continue an interrupted run of the same job (tiled TIFF output).
+        #[arg(long)]
+        resume: bool,
+        /// Compute only shard I of N of the output tiles, into OUT's `.shard-I-of-N` file;
+        /// `infty merge OUT` assembles them.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
         /// The steps, separated by '!' (or the whole pipeline as one quoted word).
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "STEP")]
         pipeline: Vec<String>,
+    },
+    /// Assemble the shard files of `infty run --shard I/N ... ! write OUT` into OUT.
+    Merge {
+        /// The output the shards were written for.
+        output: std::path::PathBuf,
+        /// The shard files; by default every `OUT-stem.shard-I-of-N.ext` beside OUT.
+        shards: Vec<std::path::PathBuf>,
     },
     /// List the loaded plugins, what they provide, and files that failed to load.
     Plugins {

@@ -17,7 +17,7 @@ pub enum Error {
     Plugin { context: String, source: PluginError },
     /// Something failed while running (I/O, an output that cannot be written).
     #[error("{message}")]
-    Failed { message: String },
+    Failed { message: String, help: Option<String> },
 }
 
 /// Result with the host error.
@@ -36,24 +36,29 @@ impl Error {
 
     /// A failure while running.
     pub fn failed(message: impl Into<String>) -> Self {
-        Error::Failed { message: message.into() }
+        Error::Failed { message: message.into(), help: None }
     }
 
-    /// Adds advice for `Usage` and `Input` errors.
+    /// Adds advice on what to do.
     pub fn with_help(self, text: impl Into<String>) -> Self {
+        let help = Some(text.into());
         match self {
-            Error::Usage { message, .. } => Error::Usage { message, help: Some(text.into()) },
-            Error::Input { message, .. } => Error::Input { message, help: Some(text.into()) },
-            other => other,
+            Error::Usage { message, .. } => Error::Usage { message, help },
+            Error::Input { message, .. } => Error::Input { message, help },
+            Error::Failed { message, .. } => Error::Failed { message, help },
+            Error::Plugin { context, source } => {
+                Error::Plugin { context, source: PluginError { help: help.map(Into::into).into(), ..source } }
+            }
         }
     }
 
     /// What the user can do about it, if anything is known.
     pub fn help(&self) -> Option<&str> {
         match self {
-            Error::Usage { help, .. } | Error::Input { help, .. } => help.as_deref(),
+            Error::Usage { help, .. } | Error::Input { help, .. } | Error::Failed { help, .. } => {
+                help.as_deref()
+            }
             Error::Plugin { source, .. } => source.help.as_ref().map(|h| h.as_str()).into_option(),
-            Error::Failed { .. } => None,
         }
     }
 

@@ -33,7 +33,7 @@ fn to_plugin_error(error: Error) -> PluginError {
         Error::Plugin { context, source } => within(&context, source),
         Error::Usage { message, .. } => PluginError::invalid_param("", message),
         Error::Input { message, .. } => PluginError::invalid_input(message),
-        Error::Failed { message } => PluginError::failed(message),
+        Error::Failed { message, .. } => PluginError::failed(message),
     };
     match help {
         Some(help) if converted.help.is_none() => converted.with_help(help),

@@ -1,29 +1,48 @@
-//! Ctrl-C: stop at once, remove the output being written, exit with code 130.
-//! Nothing else needs undoing: outputs only appear by renaming a complete file.
+//! Ctrl-C: stop at once and exit with code 130. A temporary output is removed (outputs
+//! only appear by renaming a complete file); a journaled tiled output is kept, and the
+//! user is told that `--resume` continues it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The temporary file being written, removed if the user interrupts.
-static PENDING: Mutex<Option<PathBuf>> = Mutex::new(None);
+/// What to do with the output being written when the user interrupts.
+enum Pending {
+    Remove(PathBuf),
+    Keep { hint: String },
+}
+
+static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
 
 /// Installs the Ctrl-C handler; a failure to install only loses the cleanup.
 pub fn install() {
     let _ = ctrlc::set_handler(|| {
-        if let Some(path) = PENDING.lock().ok().and_then(|mut p| p.take()) {
-            let _ = std::fs::remove_file(path);
+        match PENDING.lock().ok().and_then(|mut p| p.take()) {
+            Some(Pending::Remove(path)) => {
+                let _ = std::fs::remove_file(path);
+                eprintln!("infty: interrupted");
+            }
+            Some(Pending::Keep { hint }) => eprintln!("infty: {hint}"),
+            None => eprintln!("infty: interrupted"),
         }
-        eprintln!("infty: interrupted");
         std::process::exit(130);
     });
 }
 
-/// Marks `path` as the output being written until the guard drops.
-pub fn pending_output(path: &Path) -> PendingOutput {
-    if let Ok(mut pending) = PENDING.lock() {
-        *pending = Some(path.to_path_buf());
+fn set(pending: Pending) -> PendingOutput {
+    if let Ok(mut slot) = PENDING.lock() {
+        *slot = Some(pending);
     }
     PendingOutput
+}
+
+/// Marks `path` as a temporary output to remove if interrupted, until the guard drops.
+pub fn pending_output(path: &Path) -> PendingOutput {
+    set(Pending::Remove(path.to_path_buf()))
+}
+
+/// Marks a resumable output: kept if interrupted, with `hint` printed.
+pub fn resumable_output(hint: String) -> PendingOutput {
+    set(Pending::Keep { hint })
 }
 
 /// Clears the pending output when dropped.

@@ -2,7 +2,6 @@
 //! command line, run the command, turn errors into one message and an exit code.
 
 mod cli;
-mod engine;
 mod error;
 mod help;
 mod host_api;
@@ -12,6 +11,7 @@ mod noise;
 mod pipeline;
 mod raster;
 mod registry;
+mod stream;
 mod suggest;
 
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ use error::{Error, Result};
 use help::Origin;
 use pipeline::builtins;
 use pipeline::parse::{split_steps, RawStep};
-use pipeline::Pipeline;
+use pipeline::{Pipeline, RunOptions};
 use registry::Registry;
 
 fn main() -> ExitCode {
@@ -52,7 +52,12 @@ fn main() -> ExitCode {
 
 fn run(command: Command, registry: &Registry) -> Result<()> {
     match command {
-        Command::Run { pipeline } => run_pipeline(&split_steps(&pipeline)?, registry),
+        Command::Run { resume, shard, pipeline } => {
+            let options =
+                RunOptions { resume, shard: shard.as_deref().map(stream::Shard::parse).transpose()? };
+            run_pipeline(&split_steps(&pipeline)?, registry, options)
+        }
+        Command::Merge { output, shards } => stream::merge::merge(&output, &shards),
         Command::Plugins { json: true } => {
             println!("{:#}", help::plugins_json(registry));
             Ok(())
@@ -68,11 +73,11 @@ fn run(command: Command, registry: &Registry) -> Result<()> {
 }
 
 /// Runs a pipeline, or shows help if a step asks for it (`scale --help`).
-fn run_pipeline(steps: &[RawStep], registry: &Registry) -> Result<()> {
+fn run_pipeline(steps: &[RawStep], registry: &Registry, options: RunOptions) -> Result<()> {
     if let Some(step) = steps.iter().find(|s| s.words.iter().any(|w| w == "--help" || w == "-h")) {
         return print_help(&step.name, registry);
     }
-    Pipeline::build(steps, registry)?.run()
+    Pipeline::build(steps, registry)?.run(options)
 }
 
 /// `infty <op> IN OUT [--param v]...` is `infty run read IN ! <op> ... ! write OUT`.
@@ -84,7 +89,8 @@ fn run_item(words: &[String], registry: &Registry) -> Result<()> {
     if registry.find_item(name).is_none() {
         return Err(unknown_name(name, registry));
     }
-    let (paths, params): (Vec<&String>, Vec<&String>) = split_paths(rest);
+    let (options, rest) = run_options(rest)?;
+    let (paths, params): (Vec<&String>, Vec<&String>) = split_paths(&rest);
     let [input, output] = paths[..] else {
         return Err(Error::usage(format!("{name}: give an input and an output path: infty {name} IN OUT")));
     };
@@ -93,7 +99,29 @@ fn run_item(words: &[String], registry: &Registry) -> Result<()> {
         RawStep { name: name.clone(), words: params.into_iter().cloned().collect() },
         RawStep { name: "write".into(), words: vec![output.clone()] },
     ];
-    run_pipeline(&steps, registry)
+    run_pipeline(&steps, registry, options)
+}
+
+/// Takes `--resume` and `--shard I/N` out of an item's words.
+fn run_options(words: &[String]) -> Result<(RunOptions, Vec<String>)> {
+    let mut options = RunOptions::default();
+    let mut rest = Vec::new();
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--resume" => options.resume = true,
+            "--shard" => {
+                let value =
+                    words.next().ok_or_else(|| Error::usage("--shard needs a value I/N, e.g. 3/8"))?;
+                options.shard = Some(stream::Shard::parse(value)?);
+            }
+            w if w.starts_with("--shard=") => {
+                options.shard = Some(stream::Shard::parse(&w["--shard=".len()..])?)
+            }
+            _ => rest.push(word.clone()),
+        }
+    }
+    Ok((options, rest))
 }
 
 /// The first two words that are neither a `--name` nor its value are the paths.
@@ -114,7 +142,7 @@ fn split_paths(words: &[String]) -> (Vec<&String>, Vec<&String>) {
 
 fn print_help(name: &str, registry: &Registry) -> Result<()> {
     let text = match name {
-        "run" | "plugins" | "help" => return print_command_help(Some(name)),
+        "run" | "plugins" | "help" | "merge" => return print_command_help(Some(name)),
         "read" => help::item_help(&builtins::read_spec(), Origin::BuiltIn),
         "write" => help::item_help(&builtins::write_spec(), Origin::BuiltIn),
         _ => match registry.find_item(name) {
@@ -138,7 +166,7 @@ fn print_command_help(name: Option<&str>) -> Result<()> {
 
 fn unknown_name(name: &str, registry: &Registry) -> Error {
     let items = registry.plugins.iter().flat_map(|p| p.manifest.items.iter().map(|i| i.name.as_str()));
-    let known = items.chain(["run", "plugins", "help", "read", "write"]);
+    let known = items.chain(["run", "merge", "plugins", "help", "read", "write"]);
     let help = match suggest::closest(name, known) {
         Some(close) => format!("did you mean '{close}'? `infty plugins` lists every item"),
         None => "`infty --help` lists the commands and `infty plugins` every item".to_string(),

@@ -23,7 +23,11 @@ fn decoder<R: Read + Seek>(source: R) -> Result<Decoder<R>, String> {
 }
 
 pub fn header<R: Read + Seek>(source: R) -> Result<Header, String> {
-    let mut decoder = decoder(source)?;
+    header_of(&mut decoder(source)?)
+}
+
+/// What the decoder's current image holds: size, channels and sample depth.
+pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, String> {
     let (width, height) = decoder.dimensions().map_err(|e| e.to_string())?;
     let color = decoder.colortype().map_err(|e| e.to_string())?;
     let (channels, bits) = match color {
@@ -103,6 +107,9 @@ pub fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W
         TiffCompression::Deflate => Compression::Deflate(DeflateLevel::Balanced),
         TiffCompression::Lzw => Compression::Lzw,
         TiffCompression::Packbits => Compression::Packbits,
+        TiffCompression::Zstd => {
+            return Err("zstd is written to tiled TIFF files only, not to a stream".into())
+        }
     };
     let mut encoder = TiffEncoder::new(out).map_err(|e| e.to_string())?.with_compression(compression);
     let enc = &mut encoder;

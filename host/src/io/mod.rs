@@ -2,7 +2,7 @@
 //! RGBA; u8, u16 and f32 samples as each format allows.
 
 mod codec_image;
-mod codec_tiff;
+pub mod codec_tiff;
 mod output;
 
 use std::fs::File;
@@ -221,6 +221,8 @@ pub enum TiffCompression {
     Deflate,
     Lzw,
     Packbits,
+    /// Tiled output only.
+    Zstd,
 }
 
 /// Encodes `raster` into `out`.

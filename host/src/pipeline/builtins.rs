@@ -17,6 +17,10 @@ pub fn read_spec() -> ItemSpec {
                 .default_text("auto")
                 .with_help("auto: recognised from the file's first bytes"),
         )
+        .param(ParamSpec::switch("unlimited", "lift the safety limits on image and chunk size").with_help(
+            "TIFF files claiming more than 16777216 pixels per side, or one tile or strip decoding to more \
+             than 256 MiB, are refused as likely corrupt unless this is given.",
+        ))
 }
 
 /// The declaration of `write`.
@@ -37,7 +41,14 @@ pub fn write_spec() -> ItemSpec {
                 .default_text("auto")
                 .with_help("auto: the input's, if the format stores it (PNG: u8/u16, JPEG: u8, TIFF: all)"),
         )
-        .param(ParamSpec::choice("compression", "TIFF compression", &["deflate", "lzw", "packbits", "none"]).default_text("deflate"))
+        .param(
+            ParamSpec::choice("compression", "TIFF compression", &["deflate", "zstd", "lzw", "packbits", "none"])
+                .default_text("deflate")
+                .with_help(
+                    "TIFF files are written tiled (256x256), tile by tile, with deflate, zstd or none; \
+                     lzw and packbits are written in strips from memory.",
+                ),
+        )
         .param(ParamSpec::int("quality", "JPEG quality").default_int(92).at_least(1.0).at_most(100.0))
 }
 
@@ -46,6 +57,8 @@ pub fn write_spec() -> ItemSpec {
 pub struct ReadStep {
     pub path: String,
     pub format: Option<Format>,
+    /// Lift the TIFF safety limits (`--unlimited`).
+    pub unlimited: bool,
 }
 
 /// A checked `write` step; `depth` None means the default for the input.
@@ -97,7 +110,7 @@ pub fn read_step(args: StepArgs) -> Result<ReadStep> {
     let params = resolve(&read_spec(), args)?;
     let path = params.text("path").expect("resolved").to_string();
     let format = Format::from_name(params.text("format").expect("resolved"));
-    Ok(ReadStep { path, format })
+    Ok(ReadStep { path, format, unlimited: params.bool("unlimited").expect("resolved") })
 }
 
 /// Checks a `write` step.
@@ -119,6 +132,7 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         "none" => TiffCompression::None,
         "lzw" => TiffCompression::Lzw,
         "packbits" => TiffCompression::Packbits,
+        "zstd" => TiffCompression::Zstd,
         _ => TiffCompression::Deflate,
     };
     let quality = params.int("quality").expect("resolved") as u8;

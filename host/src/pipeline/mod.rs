@@ -1,15 +1,20 @@
 //! `infty run`: a pipeline of steps, checked completely before any pixel is read,
-//! then executed stage by stage.
+//! then streamed tile by tile through every stage (`crate::stream`).
 
 pub mod builtins;
 pub mod parse;
 
+use std::path::Path;
+
 use infty_sdk::{ItemKind, OperatorBox, RasterInfo};
 
-use crate::engine;
 use crate::error::{Error, Result};
-use crate::io::{self, Input};
+use crate::io::{self, Format, Input, TiffCompression};
 use crate::registry::Registry;
+use crate::stream::layout::{Layout, TileCompression};
+use crate::stream::source::{MemorySource, Source};
+use crate::stream::tiff_source::TiffSource;
+use crate::stream::{Job, Shard, TiffPlan};
 use builtins::{ReadStep, WriteStep};
 use parse::{step_args, RawStep};
 
@@ -17,6 +22,8 @@ use parse::{step_args, RawStep};
 pub struct Stage {
     /// How errors name it: `scale (org.infty.basic)`.
     pub label: String,
+    /// The plugin that provides it, `id@version`, for provenance.
+    pub plugin: String,
     pub op: OperatorBox,
 }
 
@@ -25,6 +32,15 @@ pub struct Pipeline {
     pub read: ReadStep,
     pub stages: Vec<Stage>,
     pub write: WriteStep,
+    /// The steps as given, for provenance and the resume journal.
+    pub text: String,
+}
+
+/// How a run writes its output: resumable, and which shard.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    pub resume: bool,
+    pub shard: Option<Shard>,
 }
 
 impl Pipeline {
@@ -48,26 +64,109 @@ impl Pipeline {
             .map(|step| build_stage(step, registry))
             .collect::<Result<_>>()?;
         io::check_destination(&write.path)?;
-        Ok(Pipeline { read, stages, write })
+        let text = steps
+            .iter()
+            .map(|s| {
+                std::iter::once(s.name.as_str())
+                    .chain(s.words.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join(" ! ");
+        Ok(Pipeline { read, stages, write, text })
     }
 
-    /// Reads the input, runs every stage and writes the output.
-    pub fn run(self) -> Result<()> {
-        let input = Input::open(&self.read.path, self.read.format)?;
-        let encoding = self.write.encoding(input.header.depth);
-        let mut info = input.header.info;
-        let mut rasters = Vec::with_capacity(self.stages.len());
+    /// Reads the input, runs every stage and writes the output, tile by tile.
+    pub fn run(self, options: RunOptions) -> Result<()> {
+        let source = open_source(&self.read)?;
+        let mut rasters = vec![source.info()];
         for stage in &self.stages {
-            info = stage.op.output_raster(info).into_result().map_err(|e| plugin_error(stage, e))?;
-            check_size(&stage.label, &info)?;
+            let info = stage.op.output_raster(*rasters.last().expect("one")).into_result();
+            let info = info.map_err(|e| plugin_error(stage, e))?;
+            check_not_empty(&stage.label, &info)?;
             rasters.push(info);
         }
+        let info = *rasters.last().expect("one");
+        let encoding = self.write.encoding(source.depth());
         encoding.format.check(info.channels, encoding.depth).map_err(|e| in_write(&self.write, e))?;
-        let mut raster = input.decode()?;
-        for (stage, info) in self.stages.iter().zip(rasters) {
-            raster = engine::apply(stage, &raster, info)?;
+        let job = Job { source: source.as_ref(), stages: &self.stages, rasters };
+        if let Some(compression) = tiled(&self.write, encoding.compression) {
+            let output = Path::new(&self.write.path);
+            let layout = Layout::new(info, encoding.depth, compression);
+            let output = options.shard.map_or(output.to_path_buf(), |s| s.path(output));
+            let plan = TiffPlan {
+                resume: options.resume,
+                shard: options.shard,
+                job: self.job_line(&layout, options.shard),
+                description: self.provenance(options.shard),
+            };
+            return job.run_to_tiff(layout, &output, &plan);
         }
+        if options.resume || options.shard.is_some() {
+            return Err(Error::usage(
+                "--resume and --shard need a TIFF file output written tiled (deflate, zstd or none)",
+            )
+            .with_help("write .tif with --compression deflate, zstd or none"));
+        }
+        check_size(&self.write.path, &info)?;
+        let raster = job.run_to_memory(encoding.depth)?;
         io::write_output(&raster, &encoding, &self.write.path)
+    }
+
+    /// What identifies this run for the resume journal.
+    fn job_line(&self, layout: &Layout, shard: Option<Shard>) -> String {
+        let input = std::fs::metadata(&self.read.path).ok();
+        let modified = input
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        serde_json::json!({
+            "infty": env!("CARGO_PKG_VERSION"),
+            "pipeline": self.text,
+            "plugins": self.stages.iter().map(|s| s.plugin.as_str()).collect::<Vec<_>>(),
+            "input": { "bytes": input.map(|m| m.len()), "modified_ns": modified.map(|d| d.as_nanos() as u64) },
+            "layout": format!("{layout:?}"),
+            "shard": shard.map(|s| format!("{}/{}", s.index, s.count)),
+        })
+        .to_string()
+    }
+
+    /// The provenance stored in the output: software, pipeline, plugin versions, shard.
+    fn provenance(&self, shard: Option<Shard>) -> String {
+        let mut description = serde_json::json!({
+            "software": concat!("infty ", env!("CARGO_PKG_VERSION")),
+            "pipeline": self.text,
+            "plugins": self.stages.iter().map(|s| s.plugin.as_str()).collect::<Vec<_>>(),
+        });
+        if let Some(s) = shard {
+            description["shard"] = serde_json::json!({ "index": s.index, "of": s.count });
+        }
+        description.to_string()
+    }
+}
+
+/// The input as a source: TIFF files are read lazily, chunk by chunk; other formats
+/// and standard input are decoded into memory.
+fn open_source(read: &ReadStep) -> Result<Box<dyn Source>> {
+    let input = Input::open(&read.path, read.format)?;
+    if input.header.format == Format::Tiff && read.path != "-" {
+        return Ok(Box::new(TiffSource::open(&read.path, read.unlimited)?));
+    }
+    let depth = input.header.depth;
+    Ok(Box::new(MemorySource { raster: input.decode()?, depth }))
+}
+
+/// The tile compression when `write` goes to a tiled TIFF file.
+fn tiled(write: &WriteStep, compression: TiffCompression) -> Option<TileCompression> {
+    if write.format != Format::Tiff || write.path == "-" {
+        return None;
+    }
+    match compression {
+        TiffCompression::None => Some(TileCompression::None),
+        TiffCompression::Deflate => Some(TileCompression::Deflate),
+        TiffCompression::Zstd => Some(TileCompression::Zstd),
+        TiffCompression::Lzw | TiffCompression::Packbits => None,
     }
 }
 
@@ -89,7 +188,8 @@ fn build_stage(step: &RawStep, registry: &Registry) -> Result<Stage> {
         .spec
         .resolve(args.params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         .map_err(|e| item.error(e))?;
-    Ok(Stage { label: item.label(), op: item.new_operator(&params)? })
+    let plugin = format!("{}@{}", item.plugin.manifest.id, item.plugin.manifest.version);
+    Ok(Stage { label: item.label(), plugin, op: item.new_operator(&params)? })
 }
 
 pub fn plugin_error(stage: &Stage, source: infty_sdk::PluginError) -> Error {
@@ -109,24 +209,30 @@ fn in_write(write: &WriteStep, error: Error) -> Error {
     }
 }
 
-/// Samples one stage may hold in memory (16 GiB of f32).
+/// Samples an output written in one piece (PNG, JPEG, stream) may hold (16 GiB of f32).
 const MAX_RASTER_SAMPLES: u64 = 4 << 30;
 
-/// Refuses rasters that are empty, or too large to hold, before anything is allocated.
-fn check_size(label: &str, info: &RasterInfo) -> Result<()> {
+/// Refuses a raster an operator made empty.
+fn check_not_empty(label: &str, info: &RasterInfo) -> Result<()> {
     if info.width == 0 || info.height == 0 || info.channels == 0 {
         return Err(Error::failed(format!(
             "{label}: produced an empty raster ({}x{}, {} channels)",
             info.width, info.height, info.channels
         )));
     }
+    Ok(())
+}
+
+/// Refuses an output too large to hold in memory, before anything is allocated.
+fn check_size(path: &str, info: &RasterInfo) -> Result<()> {
     let samples = u64::from(info.width) * u64::from(info.height) * u64::from(info.channels);
     if samples > MAX_RASTER_SAMPLES {
         return Err(Error::input(format!(
-            "{label}: a {}x{} raster of {} channels is more than this in-memory pipeline holds \
-             ({MAX_RASTER_SAMPLES} samples)",
+            "write '{path}': a {}x{} image of {} channels is more than a PNG, JPEG or stream output holds \
+             in memory ({MAX_RASTER_SAMPLES} samples)",
             info.width, info.height, info.channels
-        )));
+        ))
+        .with_help("write a .tif file: TIFF is written tile by tile"));
     }
     Ok(())
 }
@@ -137,11 +243,13 @@ mod tests {
 
     #[test]
     fn empty_and_huge_rasters_are_refused_before_allocation() {
-        assert!(check_size("op", &RasterInfo::new(4096, 4096, 3)).is_ok());
-        let empty = check_size("op", &RasterInfo::new(0, 5, 3)).unwrap_err();
+        assert!(check_size("out.png", &RasterInfo::new(4096, 4096, 3)).is_ok());
+        let empty = check_not_empty("op", &RasterInfo::new(0, 5, 3)).unwrap_err();
         assert_eq!(empty.to_string(), "op: produced an empty raster (0x5, 3 channels)");
-        let huge = check_size("up", &RasterInfo::new(100_000, 100_000, 3)).unwrap_err();
+        let huge = check_size("up.png", &RasterInfo::new(100_000, 100_000, 3)).unwrap_err();
         assert_eq!(huge.exit_code(), 2);
-        assert!(huge.to_string().starts_with("up: a 100000x100000 raster of 3 channels is more than"));
+        assert!(huge
+            .to_string()
+            .starts_with("write 'up.png': a 100000x100000 image of 3 channels is more than"));
     }
 }

@@ -1,0 +1,166 @@
+//! The tile grid of an output image and how each tile is stored in a tiled TIFF:
+//! geometry, sample depth, compression, and the encoding of one tile's samples.
+
+use std::io::Write;
+
+use infty_sdk::{RasterInfo, Window};
+
+use crate::io::Depth;
+use crate::raster::Sample;
+
+/// Edge of the output tiles, in pixels (TIFF tiles must be multiples of 16).
+pub const TILE: u32 = 256;
+
+/// Compression of tiled TIFF output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileCompression {
+    None,
+    Deflate,
+    Zstd,
+}
+
+impl TileCompression {
+    /// The TIFF `Compression` tag value.
+    pub fn tag(self) -> u16 {
+        match self {
+            TileCompression::None => 1,
+            TileCompression::Deflate => 8,
+            TileCompression::Zstd => 50000,
+        }
+    }
+
+    pub fn from_tag(tag: u16) -> Option<Self> {
+        [TileCompression::None, TileCompression::Deflate, TileCompression::Zstd]
+            .into_iter()
+            .find(|c| c.tag() == tag)
+    }
+}
+
+/// Everything that fixes the bytes of a tiled output: two runs with equal layouts
+/// produce interchangeable tiles (what resume and merge rely on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u32,
+    pub depth: Depth,
+    pub compression: TileCompression,
+    pub tile: u32,
+    /// BigTIFF (64-bit offsets); chosen when a classic TIFF could pass 4 GiB.
+    pub big: bool,
+}
+
+impl Layout {
+    pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression) -> Layout {
+        let mut layout = Layout {
+            width: info.width,
+            height: info.height,
+            channels: info.channels,
+            depth,
+            compression,
+            tile: TILE,
+            big: false,
+        };
+        // Stored tiles are padded to full size; compression can grow data slightly.
+        let tile_bytes =
+            u64::from(TILE) * u64::from(TILE) * u64::from(info.channels) * layout.bytes_per_sample() as u64;
+        let bound = layout.tile_count() as u64 * (tile_bytes + tile_bytes / 64 + 1024) + (1 << 20);
+        layout.big = bound >= u64::from(u32::MAX);
+        layout
+    }
+
+    pub fn bytes_per_sample(&self) -> usize {
+        match self.depth {
+            Depth::U8 => 1,
+            Depth::U16 => 2,
+            Depth::F32 => 4,
+        }
+    }
+
+    pub fn tiles_across(&self) -> u32 {
+        self.width.div_ceil(self.tile)
+    }
+
+    pub fn tile_count(&self) -> u32 {
+        self.tiles_across() * self.height.div_ceil(self.tile)
+    }
+
+    /// The image region of tile `index` (row-major), clipped at the right and bottom.
+    pub fn tile_window(&self, index: u32) -> Window {
+        let (tx, ty) = (index % self.tiles_across() * self.tile, index / self.tiles_across() * self.tile);
+        Window::new(tx.into(), ty.into(), self.tile.min(self.width - tx), self.tile.min(self.height - ty))
+    }
+
+    /// The stored bytes of one tile: `planar` samples of `window` (channel-major),
+    /// converted to the file's depth, interleaved, padded to a full tile, compressed.
+    pub fn encode_tile(&self, window: Window, planar: &[f32]) -> std::io::Result<Vec<u8>> {
+        let raw = match self.depth {
+            Depth::U8 => self.interleave::<u8>(window, planar, |v, out| out.push(v)),
+            Depth::U16 => {
+                self.interleave::<u16>(window, planar, |v, out| out.extend_from_slice(&v.to_le_bytes()))
+            }
+            Depth::F32 => {
+                self.interleave::<f32>(window, planar, |v, out| out.extend_from_slice(&v.to_le_bytes()))
+            }
+        };
+        match self.compression {
+            TileCompression::None => Ok(raw),
+            TileCompression::Deflate => {
+                let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                z.write_all(&raw)?;
+                z.finish()
+            }
+            TileCompression::Zstd => zstd::bulk::compress(&raw, 3),
+        }
+    }
+
+    fn interleave<T: Sample>(
+        &self,
+        window: Window,
+        planar: &[f32],
+        put: impl Fn(T, &mut Vec<u8>),
+    ) -> Vec<u8> {
+        let (w, h, c) = (window.width as usize, window.height as usize, self.channels as usize);
+        let tile = self.tile as usize;
+        let mut out = Vec::with_capacity(tile * tile * c * self.bytes_per_sample());
+        let zero = vec![0u8; (tile - w) * c * self.bytes_per_sample()];
+        for y in 0..tile {
+            if y < h {
+                for x in 0..w {
+                    for ch in 0..c {
+                        put(T::from_field(planar[ch * w * h + y * w + x]), &mut out);
+                    }
+                }
+                out.extend_from_slice(&zero);
+            } else {
+                out.resize(out.len() + tile * c * self.bytes_per_sample(), 0);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_image_and_clip_at_the_edges() {
+        let layout = Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None);
+        assert_eq!((layout.tiles_across(), layout.tile_count()), (3, 6));
+        assert_eq!(layout.tile_window(5), Window::new(512, 256, 88, 44));
+        assert!(!layout.big);
+        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate);
+        assert!(huge.big, "4.8 GB of samples needs BigTIFF");
+    }
+
+    #[test]
+    fn a_tile_is_interleaved_converted_and_padded() {
+        let layout =
+            Layout { tile: 16, ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None) };
+        let bytes = layout.encode_tile(Window::new(0, 0, 2, 1), &[0.0, 1.0, 0.5, 2.0]).unwrap();
+        assert_eq!(bytes.len(), 16 * 16 * 2);
+        assert_eq!(&bytes[..4], &[0, 128, 255, 255]);
+        assert!(bytes[4..].iter().all(|&b| b == 0));
+    }
+}

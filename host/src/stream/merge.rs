@@ -1,0 +1,142 @@
+//! `infty merge`: assembles the shard files of a `--shard i/N` run into the final
+//! tiled TIFF by copying their compressed tiles, without recomputing anything.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use tiff::decoder::Decoder;
+use tiff::tags::Tag;
+
+use super::journal::Paths;
+use super::layout::{Layout, TileCompression, TILE};
+use super::writer::TiledWriter;
+use crate::error::{Error, Result};
+use crate::io::codec_tiff::header_of;
+
+/// One shard file: its layout, tile table and provenance.
+struct ShardFile {
+    path: PathBuf,
+    file: File,
+    layout: Layout,
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    description: serde_json::Value,
+}
+
+/// Merges `shards` (all `<stem>.shard-*-of-N<ext>` beside `output` when empty) into `output`.
+pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
+    let shards = if shards.is_empty() { find_shards(output)? } else { shards.to_vec() };
+    let files: Vec<ShardFile> = shards.iter().map(|p| open_shard(p)).collect::<Result<_>>()?;
+    let first = &files[0];
+    let mut description = first.description.clone();
+    let count = description["shard"]["of"].as_u64();
+    description.as_object_mut().map(|o| o.remove("shard"));
+    for shard in &files[1..] {
+        let mut other = shard.description.clone();
+        let other_count = other["shard"]["of"].as_u64();
+        other.as_object_mut().map(|o| o.remove("shard"));
+        if shard.layout != first.layout || other != description || other_count != count {
+            return Err(Error::input(format!(
+                "'{}' and '{}' are shards of different jobs (pipeline, input or layout differ)",
+                first.path.display(),
+                shard.path.display()
+            )));
+        }
+    }
+    let layout = first.layout;
+    let paths = Paths::for_output(output);
+    let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
+    let _pending = crate::interrupt::pending_output(&paths.part);
+    let mut writer = TiledWriter::create(&paths.part, layout).map_err(failed)?;
+    for index in 0..layout.tile_count() {
+        let Some(shard) = files.iter().find(|s| s.counts[index as usize] > 0) else {
+            let _ = std::fs::remove_file(&paths.part);
+            let w = layout.tile_window(index);
+            return Err(Error::input(format!(
+                "tile {index} (at {}, {}) is in none of the {} shard files given",
+                w.x,
+                w.y,
+                files.len()
+            ))
+            .with_help("a shard is missing or unfinished: run it (with --resume if it was interrupted)"));
+        };
+        let mut bytes = vec![0u8; shard.counts[index as usize] as usize];
+        shard.file.read_exact_at(&mut bytes, shard.offsets[index as usize]).map_err(|e| {
+            Error::input(format!("cannot read tile {index} of '{}': {e}", shard.path.display()))
+        })?;
+        writer.append(index, &bytes).map_err(failed)?;
+    }
+    writer.finish(&description.to_string()).map_err(failed)?;
+    std::fs::rename(&paths.part, output).map_err(failed)
+}
+
+/// The shard files of `output`, 1 to N, all present.
+fn find_shards(output: &Path) -> Result<Vec<PathBuf>> {
+    let folder = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = output.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let prefix = format!("{stem}.shard-");
+    let mut found: Vec<(u32, u32, PathBuf)> = std::fs::read_dir(folder)
+        .map_err(|e| Error::input(format!("cannot list '{}': {e}", folder.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?.to_string();
+            let (i, n) = name.strip_prefix(&prefix)?.strip_suffix(&ext)?.split_once("-of-")?;
+            Some((i.parse().ok()?, n.parse().ok()?, path))
+        })
+        .collect();
+    found.sort();
+    let Some(&(_, count, _)) = found.first() else {
+        return Err(Error::input(format!(
+            "no shard files '{prefix}I-of-N{ext}' beside '{}'",
+            output.display()
+        ))
+        .with_help("run the job with --shard I/N first, or name the shard files"));
+    };
+    if found.iter().any(|(_, n, _)| *n != count) {
+        return Err(Error::input(format!(
+            "shard files for different shard counts lie beside '{}'",
+            output.display()
+        ))
+        .with_help("name the shard files to merge explicitly"));
+    }
+    let missing: Vec<String> =
+        (1..=count).filter(|i| !found.iter().any(|(k, _, _)| k == i)).map(|i| format!("{i}")).collect();
+    if !missing.is_empty() {
+        return Err(Error::input(format!(
+            "shard(s) {} of {count} are missing for '{}'",
+            missing.join(", "),
+            output.display()
+        ))
+        .with_help("run them with --shard I/N (with --resume if interrupted)"));
+    }
+    Ok(found.into_iter().map(|(_, _, p)| p).collect())
+}
+
+fn open_shard(path: &Path) -> Result<ShardFile> {
+    let name = path.display();
+    let bad = |reason: String| Error::input(format!("'{name}': {reason}"));
+    let file = File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
+    let mut decoder = Decoder::new(BufReader::new(file.try_clone().map_err(|e| bad(e.to_string()))?))
+        .map_err(|e| bad(format!("not a TIFF: {e}")))?;
+    let header = header_of(&mut decoder).map_err(|e| bad(format!("cannot decode TIFF: {e}")))?;
+    let mut tag =
+        |t: Tag| decoder.get_tag_u64_vec(t).map_err(|e| bad(format!("not an infty shard ({t:?}: {e})")));
+    let compression = tag(Tag::Compression)?.first().copied().unwrap_or(1) as u16;
+    let tile = tag(Tag::TileWidth)?.first().copied().unwrap_or(0);
+    let (offsets, counts) = (tag(Tag::TileOffsets)?, tag(Tag::TileByteCounts)?);
+    let description = decoder.get_tag_ascii_string(Tag::ImageDescription).unwrap_or_default();
+    let description: serde_json::Value = serde_json::from_str(&description).unwrap_or_default();
+    let compression =
+        TileCompression::from_tag(compression).ok_or_else(|| bad("unknown compression".into()))?;
+    let layout = Layout::new(header.info, header.depth, compression);
+    if tile != u64::from(TILE)
+        || description.get("shard").is_none()
+        || offsets.len() != layout.tile_count() as usize
+    {
+        return Err(bad("not a shard written by `infty run --shard`".into()));
+    }
+    Ok(ShardFile { path: path.to_path_buf(), file, layout, offsets, counts, description })
+}

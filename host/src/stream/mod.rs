@@ -1,0 +1,251 @@
+//! The streaming tile engine: every output tile is computed through the whole chain
+//! from just the input it needs, so memory is bounded by the tiles in flight, never
+//! by the image size.
+//!
+//! For an output tile the planner walks the chain backwards, asking each operator
+//! which input window it needs (halo, scale) and clipping it to that raster; the
+//! source reads only the first of these windows, and each stage computes exactly the
+//! window the next one asked for. Exact operators (the mollifier) thus give tiles
+//! equal to the whole-image result. Tiles of one tile row run in parallel unless an
+//! operator is `Serial`, and go straight to the sink: a tiled TIFF written as tiles
+//! finish, with a journal for `--resume`, or an in-memory raster for PNG/JPEG.
+
+pub mod journal;
+pub mod layout;
+pub mod merge;
+mod progress;
+pub mod source;
+pub mod tiff_source;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use infty_sdk::{FieldMut, FieldRef, RasterInfo, ThreadingMode, Window};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::pipeline::{plugin_error, Stage};
+use crate::raster::Raster;
+use journal::{Journal, Paths};
+use layout::Layout;
+use source::Source;
+use writer::TiledWriter;
+
+/// A chain ready to compute tiles: the source, the stages and each stage's raster.
+pub struct Job<'a> {
+    pub source: &'a dyn Source,
+    pub stages: &'a [Stage],
+    /// `rasters[0]` is the source's, `rasters[k]` what stage `k` produces.
+    pub rasters: Vec<RasterInfo>,
+}
+
+/// Which part of the output tiles one process computes (`--shard i/N`, 1-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `i/N` with 1 ≤ i ≤ N.
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || {
+            Error::usage(format!("--shard '{text}': expected i/N with 1 <= i <= N, e.g. 3/8"))
+                .with_help("with a 0-based array index (Kubernetes), give $((INDEX + 1))/N")
+        };
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) =
+            (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This shard's tiles: a contiguous run of the row-major tile order.
+    pub fn tiles(&self, total: u32) -> std::ops::Range<u32> {
+        let at = |k: u32| (u64::from(total) * u64::from(k) / u64::from(self.count)) as u32;
+        at(self.index - 1)..at(self.index)
+    }
+
+    /// Where this shard's tiles go: `out.shard-3-of-8.tif` beside `out.tif`.
+    pub fn path(&self, output: &Path) -> std::path::PathBuf {
+        let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = output.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+        output.with_file_name(format!("{stem}.shard-{}-of-{}{ext}", self.index, self.count))
+    }
+}
+
+impl Job<'_> {
+    fn output(&self) -> RasterInfo {
+        *self.rasters.last().expect("the source raster at least")
+    }
+
+    fn parallel(&self) -> bool {
+        self.stages.iter().all(|s| s.op.threading() == ThreadingMode::Parallel)
+    }
+
+    /// The planar samples of output `tile`, computed through every stage.
+    pub fn compute_tile(&self, tile: Window) -> Result<Vec<f32>> {
+        let n = self.stages.len();
+        let mut windows = vec![tile; n + 1];
+        for k in (0..n).rev() {
+            let stage = &self.stages[k];
+            let wanted = stage.op.input_window(windows[k + 1], self.rasters[k]).into_result();
+            windows[k] = wanted.map_err(|e| plugin_error(stage, e))?.clipped_to(&self.rasters[k].bounds());
+        }
+        let mut samples = buffer(self.rasters[0], windows[0]);
+        self.source.read(windows[0], field(self.rasters[0], windows[0], &mut samples))?;
+        for (k, stage) in self.stages.iter().enumerate() {
+            let (from, to) = (self.rasters[k], self.rasters[k + 1]);
+            let mut out = buffer(to, windows[k + 1]);
+            let input = FieldRef::new(from, windows[k], &samples).expect("a buffer sized for its window");
+            stage
+                .op
+                .process(input, field(to, windows[k + 1], &mut out))
+                .into_result()
+                .map_err(|e| plugin_error(stage, e))?;
+            samples = out;
+        }
+        Ok(samples)
+    }
+
+    /// Runs `each` on every tile of `tiles` (row-major indices of `layout`), tile rows
+    /// in order and the tiles of a row in parallel.
+    fn for_tiles(
+        &self,
+        layout: &Layout,
+        tiles: &[u32],
+        each: impl Fn(u32, Vec<f32>) -> Result<()> + Sync,
+    ) -> Result<()> {
+        let compute = |&index: &u32| {
+            let window = layout.tile_window(index);
+            each(index, self.compute_tile(window)?)
+        };
+        for row in tiles.chunk_by(|a, b| a / layout.tiles_across() == b / layout.tiles_across()) {
+            if self.parallel() {
+                row.par_iter().try_for_each(compute)?;
+            } else {
+                row.iter().try_for_each(compute)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole output in memory, for formats written in one piece.
+    pub fn run_to_memory(&self, depth: crate::io::Depth) -> Result<Raster> {
+        let layout = Layout::new(self.output(), depth, layout::TileCompression::None);
+        let all: Vec<u32> = (0..layout.tile_count()).collect();
+        let raster = Mutex::new(Raster::zeros(self.output()));
+        let progress = progress::bar(all.len() as u64, 0);
+        self.for_tiles(&layout, &all, |index, samples| {
+            raster.lock().expect("raster lock").put(layout.tile_window(index), &samples);
+            progress.inc(1);
+            Ok(())
+        })?;
+        progress.finish_and_clear();
+        Ok(raster.into_inner().expect("raster lock"))
+    }
+
+    /// Writes the output (or one shard of it) as a tiled TIFF at `output`, tile by
+    /// tile, journaled so `resume` continues an interrupted run. `job` identifies the
+    /// run for the journal; `description` is the provenance stored in the file.
+    pub fn run_to_tiff(&self, layout: Layout, output: &Path, plan: &TiffPlan) -> Result<()> {
+        let paths = Paths::for_output(output);
+        let failed = |what: &str, e: std::io::Error| {
+            Error::failed(format!("cannot {what} '{}': {e}", output.display()))
+        };
+        let (writer, journal, done) = open_output(&paths, layout, output, plan)?;
+        let tiles = plan.shard.map_or(0..layout.tile_count(), |s| s.tiles(layout.tile_count()));
+        let todo: Vec<u32> = tiles.clone().filter(|i| !done.contains(i)).collect();
+        let hint = format!("interrupted; `--resume` continues writing '{}'", output.display());
+        let _pending = crate::interrupt::resumable_output(hint);
+        let progress = progress::bar(tiles.len() as u64, (tiles.len() - todo.len()) as u64);
+        let sink = Mutex::new((writer, journal));
+        let result = self.for_tiles(&layout, &todo, |index, samples| {
+            let bytes = layout
+                .encode_tile(layout.tile_window(index), &samples)
+                .map_err(|e| failed("compress a tile of", e))?;
+            let mut sink = sink.lock().expect("writer lock");
+            let entry = sink.0.append(index, &bytes).map_err(|e| failed("write", e))?;
+            sink.1.record((index, entry.0, entry.1)).map_err(|e| failed("journal", e))?;
+            progress.inc(1);
+            Ok(())
+        });
+        progress.finish_and_clear();
+        if let Err(error) = result {
+            if error.exit_code() == 2 {
+                paths.remove(); // bad input: resuming cannot help
+                return Err(error);
+            }
+            return Err(error.with_help(format!(
+                "run the same command with --resume to continue '{}'",
+                output.display()
+            )));
+        }
+        let (writer, _journal) = sink.into_inner().expect("writer lock");
+        writer.finish(&plan.description).map_err(|e| failed("write", e))?;
+        std::fs::rename(&paths.part, output).map_err(|e| failed("write", e))?;
+        let _ = std::fs::remove_file(&paths.journal);
+        Ok(())
+    }
+}
+
+/// What identifies and describes a tiled write.
+pub struct TiffPlan {
+    pub resume: bool,
+    pub shard: Option<Shard>,
+    /// One line identifying the job (pipeline, input, settings); a journal written by
+    /// another job is not resumed.
+    pub job: String,
+    /// Provenance stored in the file's ImageDescription.
+    pub description: String,
+}
+
+/// Creates the partial output and journal, or reopens them to resume.
+fn open_output(
+    paths: &Paths,
+    layout: Layout,
+    output: &Path,
+    plan: &TiffPlan,
+) -> Result<(TiledWriter, Journal, Vec<u32>)> {
+    let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
+    let unfinished = paths.journal.exists() && paths.part.exists();
+    if unfinished && plan.resume {
+        let part_len = std::fs::metadata(&paths.part).map_err(failed)?.len();
+        let (job, entries) = journal::read(&paths.journal, part_len, layout.tile_count()).map_err(failed)?;
+        if job != plan.job {
+            return Err(Error::usage(format!(
+                "the unfinished '{}' was started by a different job (pipeline, input or settings differ)",
+                output.display()
+            ))
+            .with_help(format!(
+                "run that job again with --resume, or delete '{}' to start over",
+                paths.journal.display()
+            )));
+        }
+        let writer = TiledWriter::resume(&paths.part, layout, &entries).map_err(failed)?;
+        let journal = Journal::append_to(&paths.journal).map_err(failed)?;
+        return Ok((writer, journal, entries.iter().map(|e| e.0).collect()));
+    }
+    if unfinished {
+        return Err(Error::usage(format!("an unfinished run of '{}' exists", output.display())).with_help(
+            format!("continue it with --resume, or delete '{}' to start over", paths.journal.display()),
+        ));
+    }
+    if plan.resume {
+        eprintln!("infty: nothing to resume for '{}'; starting from the beginning", output.display());
+    }
+    let writer = TiledWriter::create(&paths.part, layout).map_err(failed)?;
+    let journal = Journal::create(&paths.journal, &plan.job).map_err(failed)?;
+    Ok((writer, journal, Vec::new()))
+}
+
+fn buffer(raster: RasterInfo, window: Window) -> Vec<f32> {
+    vec![0.0; window.area() as usize * raster.channels as usize]
+}
+
+fn field(raster: RasterInfo, window: Window, samples: &mut [f32]) -> FieldMut<'_> {
+    FieldMut::new(raster, window, samples).expect("a buffer sized for its window")
+}
