@@ -164,3 +164,30 @@ fn decode_tiff(bytes: &[u8]) -> Image {
     };
     Image { width, height, channels, samples }
 }
+
+/// A hand-made little-endian classic TIFF: one directory of single-valued entries
+/// `(tag, type, value)` at offset 8, then `data` right after it. For bad-input tests
+/// that need headers no encoder would write.
+pub fn handmade_tiff(entries: &[(u16, u16, u32)], data: &[u8]) -> Vec<u8> {
+    let mut out = b"II*\x00\x08\x00\x00\x00".to_vec();
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for &(tag, kind, value) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        if kind == 3 {
+            out.extend_from_slice(&(value as u16).to_le_bytes());
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// Where `handmade_tiff` puts its data.
+pub fn handmade_data_offset(entries: usize) -> u32 {
+    8 + 2 + 12 * entries as u32 + 4
+}

@@ -56,6 +56,18 @@ pub fn artifacts() -> &'static Artifacts {
     })
 }
 
+/// The Python with numpy and tifffile that `scripts/test` installs, an independent
+/// TIFF reader for the tests.
+pub fn test_python() -> PathBuf {
+    let python = artifacts().target_dir.join("test-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup-test-tools (scripts/test does)",
+        python.display()
+    );
+    python
+}
+
 /// The workspace root (the folder holding the top-level Cargo.toml).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
@@ -163,6 +175,31 @@ impl Infty {
             .expect("start infty")
     }
 
+    /// Runs `infty args...` and reports its peak resident memory in KiB: the largest
+    /// `VmHWM` of `/proc/<pid>/status` seen while it runs. (`wait4`'s `ru_maxrss`
+    /// would also count the test process's memory the child had before `exec`.)
+    pub fn run_measured(&self, args: &[&str]) -> (Run, u64) {
+        let child =
+            self.command(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+        let mut child = child.expect("start infty");
+        let stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak = 0;
+        let status = loop {
+            let hwm = std::fs::read_to_string(&status_file).ok().and_then(|text| {
+                let line = text.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            });
+            peak = peak.max(hwm.unwrap_or(0));
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        (Run { code: status.code().unwrap_or(-1), stdout: Vec::new(), stderr: reader.join().unwrap() }, peak)
+    }
+
     /// Runs `infty args...` with `input` on standard input.
     pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self
@@ -193,7 +230,10 @@ impl Infty {
         let leftovers: Vec<_> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.ends_with(".part") || name.contains(".infty-")
+            })
             .collect();
         assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
     }

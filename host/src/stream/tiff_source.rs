@@ -22,8 +22,10 @@ use crate::raster::Sample;
 const MAX_SIDE: u32 = 1 << 24;
 /// Largest decoded chunk accepted without `--unlimited`.
 const MAX_CHUNK_BYTES: u64 = 256 << 20;
-/// Decoded chunks kept for neighbouring tiles.
-const CACHE_BYTES: usize = 96 << 20;
+/// The cache keeps the chunks of about two bands of output tiles (a tile row plus
+/// halos), so each chunk is decoded about once; within these bounds.
+const CACHE_MIN_BYTES: u64 = 8 << 20;
+const CACHE_MAX_BYTES: u64 = 128 << 20;
 
 type TiffDecoder = Decoder<BufReader<File>>;
 
@@ -44,10 +46,10 @@ pub struct TiffSource {
     cache: Mutex<Cache>,
 }
 
-#[derive(Default)]
 struct Cache {
     chunks: HashMap<u32, (Arc<Chunk>, u64)>,
     bytes: usize,
+    budget: usize,
     clock: u64,
 }
 
@@ -90,6 +92,11 @@ impl TiffSource {
         }
         check_chunk_table(&mut decoder, header.info, chunk, path)?;
         let chunks_across = width.div_ceil(chunk.0);
+        // Chunk rows under one band of 256-px output tiles and their halos, twice.
+        let band_rows = u64::from((super::layout::TILE + 64).div_ceil(chunk.1) + 1);
+        let budget =
+            (2 * band_rows * u64::from(chunks_across) * bytes).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
+        let cache = Cache { chunks: HashMap::new(), bytes: 0, budget: budget as usize, clock: 0 };
         Ok(TiffSource {
             path: path.to_string(),
             header,
@@ -97,7 +104,7 @@ impl TiffSource {
             chunk,
             chunks_across,
             decoders: Mutex::new(vec![decoder]),
-            cache: Mutex::default(),
+            cache: Mutex::new(cache),
         })
     }
 
@@ -146,7 +153,7 @@ impl Cache {
         if let Some((old, _)) = self.chunks.insert(index, (chunk, self.clock)) {
             self.bytes -= old.bytes;
         }
-        while self.bytes > CACHE_BYTES && self.chunks.len() > 1 {
+        while self.bytes > self.budget && self.chunks.len() > 1 {
             let (&oldest, _) = self.chunks.iter().min_by_key(|(_, (_, used))| *used).expect("not empty");
             let (old, _) = self.chunks.remove(&oldest).expect("present");
             self.bytes -= old.bytes;

@@ -1,0 +1,178 @@
+//! The streaming tile engine through the real binary: tiled output equals the
+//! whole-image result, opens in an independent reader (tifffile), resumes after
+//! `kill -9` with identical pixels, merges shards into the unsharded output, and keeps
+//! peak memory independent of the image size.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use infty_e2e::images::{Image, Samples};
+use infty_e2e::{artifacts, test_python, workspace_root, Infty};
+use infty_mollifier::Mollify;
+use infty_sdk::testing::run_tiled;
+use infty_sdk::{Operator, RasterInfo};
+
+fn infty() -> Infty {
+    Infty::with_plugins(&[artifacts().plugin("infty_mollifier"), artifacts().plugin("infty_basic")])
+}
+
+/// A `width × height` RGB u8 noise image written as a striped TIFF.
+fn write_noise(infty: &Infty, name: &str, width: u32, height: u32) -> Image {
+    let image = Image::pattern(width, height, 3, "u8");
+    std::fs::write(infty.path(name), image.encode_tiff()).unwrap();
+    image
+}
+
+fn pixels(infty: &Infty, name: &str) -> Image {
+    Image::load(&infty.path(name))
+}
+
+#[test]
+fn tiled_output_equals_the_whole_image_mollifier() {
+    let infty = infty();
+    let image = write_noise(&infty, "in.tif", 1500, 1100);
+    infty
+        .pipeline("read in.tif ! mollify --sigma 2 ! write out.tif --depth f32 --compression zstd")
+        .assert_ok();
+    let Samples::U8(input) = &image.samples else { unreachable!() };
+    // The whole image in one call, in-process, planar.
+    let (w, h) = (1500usize, 1100usize);
+    let planar: Vec<f32> = (0..3)
+        .flat_map(|c| (0..w * h).map(move |i| (c, i)))
+        .map(|(c, i)| f32::from(input[i * 3 + c]) / 255.0)
+        .collect();
+    let op = Mollify::new(&Mollify::spec().resolve([("sigma", "2")]).unwrap()).unwrap();
+    let (_, whole) = run_tiled(&op, RasterInfo::new(1500, 1100, 3), &planar, 1 << 20).unwrap();
+    let Samples::F32(tiled) = pixels(&infty, "out.tif").samples else { panic!("f32 output") };
+    let err = (0..w * h * 3).map(|k| (tiled[k] - whole[(k % 3) * w * h + k / 3]).abs()).fold(0.0, f32::max);
+    eprintln!("tiled (256 px) vs whole image: max abs difference {err:e}");
+    assert!(err < 1e-5, "{err}");
+}
+
+/// tifffile's view of `name`: its JSON report and its pixels' raw bytes.
+fn tifffile(infty: &Infty, name: &str) -> (serde_json::Value, Vec<u8>) {
+    let script = workspace_root().join("tests/tools/tiff_read.py");
+    let raw = infty.path("tifffile.raw");
+    let out = std::process::Command::new(test_python())
+        .arg(script)
+        .arg(infty.path(name))
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tifffile failed: {}", String::from_utf8_lossy(&out.stderr));
+    (serde_json::from_slice(&out.stdout).unwrap(), std::fs::read(raw).unwrap())
+}
+
+fn raw_bytes(image: &Image) -> Vec<u8> {
+    match &image.samples {
+        Samples::U8(v) => v.clone(),
+        Samples::U16(v) => v.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        Samples::F32(v) => v.iter().flat_map(|s| s.to_le_bytes()).collect(),
+    }
+}
+
+#[test]
+fn tiled_output_opens_in_tifffile_with_the_same_pixels() {
+    let infty = infty();
+    write_noise(&infty, "in.tif", 700, 333);
+    for (args, dtype, compression) in [
+        ("--compression deflate", "uint8", "ADOBE_DEFLATE"),
+        ("--compression none --depth u16", "uint16", "NONE"),
+        ("--compression deflate --depth f32", "float32", "ADOBE_DEFLATE"),
+    ] {
+        infty.pipeline(&format!("read in.tif ! mollify --sigma 1 ! write out.tif {args}")).assert_ok();
+        let (report, raw) = tifffile(&infty, "out.tif");
+        assert_eq!(report["shape"], serde_json::json!([333, 700, 3]), "{args}");
+        assert_eq!(report["dtype"], dtype, "{args}");
+        assert_eq!(report["tile"], serde_json::json!([256, 256]), "{args}");
+        assert_eq!(report["compression"], compression, "{args}");
+        let description: serde_json::Value =
+            serde_json::from_str(report["description"].as_str().unwrap()).unwrap();
+        assert!(description["pipeline"].as_str().unwrap().contains("mollify --sigma 1"), "{description}");
+        assert_eq!(description["plugins"][0], "org.infty.mollifier@0.1.0");
+        assert!(
+            raw == raw_bytes(&pixels(&infty, "out.tif")),
+            "{args}: tifffile reads other pixels than the tiff crate"
+        );
+    }
+}
+
+/// Waits until the journal of `out` lists at least `tiles` tiles.
+fn wait_for_tiles(infty: &Infty, out: &str, tiles: usize, child: &mut std::process::Child) {
+    let journal = infty.path(&format!(".{out}.infty-journal"));
+    let start = Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0);
+        if lines > tiles {
+            return;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be killed");
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress in the journal");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn resume_after_kill_9_gives_identical_pixels() {
+    let infty = infty();
+    write_noise(&infty, "in.tif", 3000, 2000);
+    let job = "read in.tif ! mollify --sigma 3 ! write out.tif --compression zstd";
+    infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
+    let args: Vec<&str> = std::iter::once("run").chain(job.split_whitespace()).collect();
+    let mut child = infty.spawn(&args);
+    wait_for_tiles(&infty, "out.tif", 20, &mut child);
+    child.kill().unwrap(); // SIGKILL: no cleanup at all
+    child.wait().unwrap();
+    assert!(!infty.path("out.tif").exists(), "no output before the run completes");
+    // Without --resume the unfinished run is not overwritten.
+    let run = infty.pipeline(job);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("an unfinished run of 'out.tif' exists"), "{}", run.stderr);
+    let resumed = infty.run(&[&["run", "--resume"], &args[1..]].concat());
+    resumed.assert_ok();
+    assert!(pixels(&infty, "out.tif") == pixels(&infty, "whole.tif"), "resumed pixels differ");
+    infty.assert_no_output("never-written.tif");
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_output() {
+    let infty = infty();
+    write_noise(&infty, "in.tif", 1300, 900);
+    let job = "read in.tif ! mollify --sigma 1.5 ! write out.tif";
+    infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
+    let args: Vec<&str> = job.split_whitespace().collect();
+    let shards: Vec<String> = (1..=3).map(|i| format!("{i}/3")).collect();
+    let mut children: Vec<_> =
+        shards.iter().map(|s| infty.spawn(&[&["run", "--shard", s.as_str()], &args[..]].concat())).collect();
+    for child in &mut children {
+        assert!(child.wait().unwrap().success());
+    }
+    // A missing shard is named.
+    std::fs::rename(infty.path("out.shard-2-of-3.tif"), infty.path("elsewhere.tif")).unwrap();
+    let run = infty.run(&["merge", "out.tif"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("shard(s) 2 of 3 are missing for 'out.tif'"), "{}", run.stderr);
+    infty.assert_no_output("out.tif");
+    std::fs::rename(infty.path("elsewhere.tif"), infty.path("out.shard-2-of-3.tif")).unwrap();
+    infty.run(&["merge", "out.tif"]).assert_ok();
+    assert!(pixels(&infty, "out.tif") == pixels(&infty, "whole.tif"), "merged pixels differ");
+}
+
+#[test]
+fn peak_memory_does_not_grow_with_the_image_size() {
+    let infty = infty();
+    let mut peaks = Vec::new();
+    for side in [2000u32, 6000] {
+        write_noise(&infty, "in.tif", side, side);
+        let (run, peak_kib) =
+            infty.run_measured(&["run", "read", "in.tif", "!", "mollify", "!", "write", "out.tif"]);
+        run.assert_ok();
+        eprintln!("{side}x{side} RGB: peak RSS {} MiB", peak_kib >> 10);
+        peaks.push(peak_kib);
+        std::fs::remove_file(infty.path("in.tif")).unwrap();
+    }
+    // Nine times the pixels; the memory must stay flat (within 32 MiB) and small.
+    assert!(peaks[1] < peaks[0] + (32 << 10), "peak RSS grew from {} to {} KiB", peaks[0], peaks[1]);
+    assert!(peaks[1] < 256 << 10, "peak RSS {} KiB", peaks[1]);
+    assert!(Path::new(&infty.path("out.tif")).exists());
+}
