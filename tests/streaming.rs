@@ -176,3 +176,101 @@ fn peak_memory_does_not_grow_with_the_image_size() {
     assert!(peaks[1] < 256 << 10, "peak RSS {} KiB", peaks[1]);
     assert!(Path::new(&infty.path("out.tif")).exists());
 }
+
+/// A 16 × 16 gray u8 TIFF with one strip, built by hand, with `changes` applied to
+/// its `(tag, type, value)` entries, then `data`.
+fn handmade(changes: &[(u16, u16, u32)], data: &[u8]) -> Vec<u8> {
+    use infty_e2e::images::{handmade_data_offset, handmade_tiff};
+    let mut entries = vec![
+        (256, 4, 16),
+        (257, 4, 16),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 0),
+        (277, 3, 1),
+        (278, 4, 16),
+        (279, 4, 256),
+    ];
+    for &(tag, kind, value) in changes {
+        match entries.iter_mut().find(|e| e.0 == tag) {
+            Some(entry) => *entry = (tag, kind, value),
+            None => entries.push((tag, kind, value)),
+        }
+    }
+    entries.sort();
+    let offset = handmade_data_offset(entries.len());
+    for entry in entries.iter_mut().filter(|e| e.0 == 273 && e.2 == 0) {
+        entry.2 = offset;
+    }
+    handmade_tiff(&entries, data)
+}
+
+#[test]
+fn bad_tiffs_are_refused_with_exit_2_and_nothing_written() {
+    let infty = infty();
+    let good = handmade(&[], &[7u8; 256]);
+    std::fs::write(infty.path("good.tif"), &good).unwrap();
+    infty.pipeline("read good.tif ! mollify ! write out.tif").assert_ok();
+    std::fs::remove_file(infty.path("out.tif")).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated",
+            good[..good.len() - 100].to_vec(),
+            "chunk 0 claims bytes 122..378 but the file has 278 bytes",
+        ),
+        ("lying-offset", handmade(&[(273, 4, 1 << 20)], &[7; 256]), "chunk 0 claims bytes 1048576..1048832"),
+        (
+            "too-few-strips",
+            handmade(&[(278, 4, 4), (279, 4, 64)], &[7; 256]),
+            "cannot decode TIFF: format error: inconsistent sizes",
+        ),
+        ("corrupt-deflate", handmade(&[(259, 3, 8)], &[0xAB; 256]), "cannot decode chunk 0"),
+        (
+            "int32",
+            handmade(&[(258, 3, 32), (279, 4, 1024), (339, 3, 2)], &[1; 1024]),
+            "unsupported 32-bit integer samples",
+        ),
+        ("zero-size", handmade(&[(256, 4, 0)], &[7; 256]), "'zero-size.tif'"),
+        (
+            "absurd",
+            handmade(&[(256, 4, 100_000_000), (257, 4, 100_000_000), (278, 4, 100_000_000)], &[7; 256]),
+            "claims 100000000x100000000 pixels, more than 16777216 per side",
+        ),
+        (
+            "short-strip",
+            handmade(&[(279, 4, 200)], &[7; 256]),
+            "uncompressed chunk 0 holds 200 bytes but its 16x16 pixels need 256",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let file = format!("{name}.tif");
+        std::fs::write(infty.path(&file), &bytes).unwrap();
+        let run = infty.pipeline(&format!("read {file} ! mollify ! write out.tif"));
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{name}: expected '{says}' in:\n{}", run.stderr);
+        infty.assert_no_output("out.tif");
+        assert_eq!(std::fs::read(infty.path(&file)).unwrap(), bytes, "{name}: the input changed");
+    }
+    // A planar-separate RGB file, as tifffile writes it.
+    let code = "import numpy, tifffile, sys; tifffile.imwrite(sys.argv[1], numpy.zeros((3, 20, 30), 'u1'), planarconfig='separate', photometric='rgb')";
+    let made = std::process::Command::new(test_python())
+        .args(["-c", code])
+        .arg(infty.path("planar.tif"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = infty.pipeline("read planar.tif ! mollify ! write out.tif");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("planar-separate TIFF (one plane per channel) is not supported"),
+        "{}",
+        run.stderr
+    );
+    infty.assert_no_output("out.tif");
+    // `--unlimited` raises the limits; a strip of 10^16 pixels is still refused.
+    let run = infty.pipeline("read absurd.tif --unlimited ! mollify ! write out.tif");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("more than the 4096 MiB limit"), "{}", run.stderr);
+    infty.assert_no_output("out.tif");
+}

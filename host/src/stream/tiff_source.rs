@@ -20,8 +20,9 @@ use crate::raster::Sample;
 
 /// Largest image side accepted without `--unlimited` (libvips' own limit is 10M).
 const MAX_SIDE: u32 = 1 << 24;
-/// Largest decoded chunk accepted without `--unlimited`.
+/// Largest decoded chunk accepted without `--unlimited`, and with it.
 const MAX_CHUNK_BYTES: u64 = 256 << 20;
+const UNLIMITED_CHUNK_BYTES: u64 = 4 << 30;
 /// The cache keeps the chunks of about two bands of output tiles (a tile row plus
 /// halos), so each chunk is decoded about once; within these bounds.
 const CACHE_MIN_BYTES: u64 = 8 << 20;
@@ -60,7 +61,7 @@ impl TiffSource {
         let mut decoder = open_decoder(path, unlimited)?;
         let header = header_of(&mut decoder).map_err(|e| bad(format!("cannot decode TIFF: {e}")))?;
         let RasterInfo { width, height, channels, .. } = header.info;
-        let hint = "if the file is genuine, give `read --unlimited`";
+        let hint = "if the file is genuine, give `read --unlimited` (no limit per side, 4 GiB per chunk)";
         if width == 0 || height == 0 {
             return Err(bad(format!("the image is empty ({width}x{height})")));
         }
@@ -79,18 +80,19 @@ impl TiffSource {
         let chunk = decoder.chunk_dimensions();
         let bytes =
             u64::from(chunk.0) * u64::from(chunk.1) * u64::from(channels) * sample_bytes(header.depth);
-        if !unlimited && bytes > MAX_CHUNK_BYTES {
-            return Err(bad(format!(
+        let limit = chunk_limit(unlimited);
+        if bytes > limit {
+            let error = bad(format!(
                 "one {} of {}x{} pixels decodes to {} MiB, more than the {} MiB limit",
                 chunk_name(&decoder),
                 chunk.0,
                 chunk.1,
                 bytes >> 20,
-                MAX_CHUNK_BYTES >> 20
-            ))
-            .with_help(hint));
+                limit >> 20
+            ));
+            return Err(if unlimited { error } else { error.with_help(hint) });
         }
-        check_chunk_table(&mut decoder, header.info, chunk, path)?;
+        check_chunk_table(&mut decoder, &header, chunk, path)?;
         let chunks_across = width.div_ceil(chunk.0);
         // Chunk rows under one band of 256-px output tiles and their halos, twice.
         let band_rows = u64::from((super::layout::TILE + 64).div_ceil(chunk.1) + 1);
@@ -216,17 +218,20 @@ fn copy_region<T: Sample>(
 
 fn open_decoder(path: &str, unlimited: bool) -> Result<TiffDecoder> {
     let file = File::open(path).map_err(|e| Error::input(format!("cannot open '{path}': {e}")))?;
-    let limits = if unlimited {
-        Limits::unlimited()
-    } else {
-        let mut limits = Limits::default();
-        limits.decoding_buffer_size = MAX_CHUNK_BYTES as usize;
-        limits.intermediate_buffer_size = MAX_CHUNK_BYTES as usize;
-        limits
-    };
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = chunk_limit(unlimited) as usize;
+    limits.intermediate_buffer_size = chunk_limit(unlimited) as usize;
     Decoder::new(BufReader::new(file))
         .map(|d| d.with_limits(limits))
         .map_err(|e| Error::input(format!("'{path}': cannot decode TIFF: {e}")))
+}
+
+fn chunk_limit(unlimited: bool) -> u64 {
+    if unlimited {
+        UNLIMITED_CHUNK_BYTES
+    } else {
+        MAX_CHUNK_BYTES
+    }
 }
 
 fn sample_bytes(depth: Depth) -> u64 {
@@ -248,10 +253,12 @@ fn chunk_name(decoder: &TiffDecoder) -> &'static str {
 /// chunk must lie inside the file: a header that lies is refused before decoding.
 fn check_chunk_table(
     decoder: &mut TiffDecoder,
-    info: RasterInfo,
+    header: &Header,
     chunk: (u32, u32),
     path: &str,
 ) -> Result<()> {
+    let info = header.info;
+    let pixel_bytes = u64::from(info.channels) * sample_bytes(header.depth);
     let (offsets_tag, counts_tag) = match decoder.get_chunk_type() {
         ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
         ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
@@ -278,11 +285,19 @@ fn check_chunk_table(
     }
     let file_len =
         std::fs::metadata(path).map_err(|e| Error::input(format!("cannot read '{path}': {e}")))?.len();
+    let uncompressed = decoder.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten().unwrap_or(1) == 1;
     for (i, (&offset, &count)) in offsets.iter().zip(&counts).enumerate() {
         if offset.checked_add(count).is_none_or(|end| end > file_len) {
             return Err(bad(format!(
                 "chunk {i} claims bytes {offset}..{} but the file has {file_len} bytes",
                 offset.saturating_add(count)
+            )));
+        }
+        let (w, h) = decoder.chunk_data_dimensions(i as u32);
+        let needed = u64::from(w) * u64::from(h) * pixel_bytes;
+        if uncompressed && count < needed {
+            return Err(bad(format!(
+                "uncompressed chunk {i} holds {count} bytes but its {w}x{h} pixels need {needed}"
             )));
         }
     }
