@@ -6,7 +6,7 @@ use std::io::Write;
 use infty_sdk::{RasterInfo, Window};
 
 use crate::io::Depth;
-use crate::raster::Sample;
+use crate::raster::Sample as _;
 
 /// Edge of the output tiles, in pixels (TIFF tiles must be multiples of 16).
 pub const TILE: u32 = 256;
@@ -95,13 +95,9 @@ impl Layout {
     /// converted to the file's depth, interleaved, padded to a full tile, compressed.
     pub fn encode_tile(&self, window: Window, planar: &[f32]) -> std::io::Result<Vec<u8>> {
         let raw = match self.depth {
-            Depth::U8 => self.interleave::<u8>(window, planar, |v, out| out.push(v)),
-            Depth::U16 => {
-                self.interleave::<u16>(window, planar, |v, out| out.extend_from_slice(&v.to_le_bytes()))
-            }
-            Depth::F32 => {
-                self.interleave::<f32>(window, planar, |v, out| out.extend_from_slice(&v.to_le_bytes()))
-            }
+            Depth::U8 => self.interleave(window, planar, |v| [u8::from_field(v)]),
+            Depth::U16 => self.interleave(window, planar, |v| u16::from_field(v).to_le_bytes()),
+            Depth::F32 => self.interleave(window, planar, |v| v.to_le_bytes()),
         };
         match self.compression {
             TileCompression::None => Ok(raw),
@@ -114,26 +110,27 @@ impl Layout {
         }
     }
 
-    fn interleave<T: Sample>(
+    /// A full tile of interleaved little-endian samples, `N` bytes each; the part
+    /// outside `window` stays zero.
+    fn interleave<const N: usize>(
         &self,
         window: Window,
         planar: &[f32],
-        put: impl Fn(T, &mut Vec<u8>),
+        bytes: impl Fn(f32) -> [u8; N],
     ) -> Vec<u8> {
-        let (w, h, c) = (window.width as usize, window.height as usize, self.channels as usize);
-        let tile = self.tile as usize;
-        let mut out = Vec::with_capacity(tile * tile * c * self.bytes_per_sample());
-        let zero = vec![0u8; (tile - w) * c * self.bytes_per_sample()];
-        for y in 0..tile {
-            if y < h {
-                for x in 0..w {
-                    for ch in 0..c {
-                        put(T::from_field(planar[ch * w * h + y * w + x]), &mut out);
-                    }
+        let (w, h, c, tile) =
+            (window.width as usize, window.height as usize, self.channels as usize, self.tile as usize);
+        let mut out = vec![0u8; tile * tile * c * N];
+        let mut converted = vec![[0u8; N]; w];
+        for (y, row) in out.chunks_exact_mut(tile * c * N).take(h).enumerate() {
+            let row = &mut row[..w * c * N];
+            for ch in 0..c {
+                // Convert a contiguous row (this vectorises), then interleave it.
+                let src = &planar[ch * w * h + y * w..][..w];
+                converted.iter_mut().zip(src).for_each(|(b, &v)| *b = bytes(v));
+                for (pixel, b) in row.chunks_exact_mut(c * N).zip(&converted) {
+                    pixel[ch * N..(ch + 1) * N].copy_from_slice(b);
                 }
-                out.extend_from_slice(&zero);
-            } else {
-                out.resize(out.len() + tile * c * self.bytes_per_sample(), 0);
             }
         }
         out

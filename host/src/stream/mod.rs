@@ -18,11 +18,12 @@ pub mod source;
 pub mod tiff_source;
 pub mod writer;
 
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use infty_sdk::{FieldMut, FieldRef, RasterInfo, ThreadingMode, Window};
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::pipeline::{plugin_error, Stage};
@@ -111,26 +112,31 @@ impl Job<'_> {
         Ok(samples)
     }
 
-    /// Runs `each` on every tile of `tiles` (row-major indices of `layout`), tile rows
-    /// in order and the tiles of a row in parallel.
+    /// Runs `each` on every tile of `tiles` (row-major indices of `layout`). Worker
+    /// threads take the next tile in order, so they work side by side on one band of
+    /// the image (the source's cache holds that band); one worker if an operator is
+    /// `Serial`. The first error stops every worker.
     fn for_tiles(
         &self,
         layout: &Layout,
         tiles: &[u32],
         each: impl Fn(u32, Vec<f32>) -> Result<()> + Sync,
     ) -> Result<()> {
-        let compute = |&index: &u32| {
-            let window = layout.tile_window(index);
-            each(index, self.compute_tile(window)?)
-        };
-        for row in tiles.chunk_by(|a, b| a / layout.tiles_across() == b / layout.tiles_across()) {
-            if self.parallel() {
-                row.par_iter().try_for_each(compute)?;
-            } else {
-                row.iter().try_for_each(compute)?;
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<Error>> = Mutex::new(None);
+        let work = || {
+            while let Some(&index) = tiles.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let done =
+                    self.compute_tile(layout.tile_window(index)).and_then(|samples| each(index, samples));
+                if let Err(error) = done {
+                    failure.lock().expect("failure lock").get_or_insert(error);
+                    next.store(tiles.len(), Ordering::Relaxed);
+                }
             }
-        }
-        Ok(())
+        };
+        let workers = if self.parallel() { rayon::current_num_threads() } else { 1 };
+        rayon::scope(|scope| (0..workers).for_each(|_| scope.spawn(|_| work())));
+        failure.into_inner().expect("failure lock").map_or(Ok(()), Err)
     }
 
     /// The whole output in memory, for formats written in one piece.
@@ -162,14 +168,18 @@ impl Job<'_> {
         let hint = format!("interrupted; `--resume` continues writing '{}'", output.display());
         let _pending = crate::interrupt::resumable_output(hint);
         let progress = progress::bar(tiles.len() as u64, (tiles.len() - todo.len()) as u64);
+        let file = writer.file().try_clone().map_err(|e| failed("write", e))?;
         let sink = Mutex::new((writer, journal));
         let result = self.for_tiles(&layout, &todo, |index, samples| {
             let bytes = layout
                 .encode_tile(layout.tile_window(index), &samples)
                 .map_err(|e| failed("compress a tile of", e))?;
+            // Space is reserved under the lock; the bytes are written outside it.
+            let offset = sink.lock().expect("writer lock").0.reserve(bytes.len());
+            file.write_all_at(&bytes, offset).map_err(|e| failed("write", e))?;
             let mut sink = sink.lock().expect("writer lock");
-            let entry = sink.0.append(index, &bytes).map_err(|e| failed("write", e))?;
-            sink.1.record((index, entry.0, entry.1)).map_err(|e| failed("journal", e))?;
+            sink.0.place(index, offset, bytes.len() as u64);
+            sink.1.record((index, offset, bytes.len() as u64)).map_err(|e| failed("journal", e))?;
             progress.inc(1);
             Ok(())
         });

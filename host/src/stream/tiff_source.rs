@@ -209,8 +209,8 @@ fn copy_region<T: Sample>(
         let src = &chunk[start..start + area.width as usize * channels];
         for c in 0..channels {
             let dst = &mut out.row_mut(c, oy + y)[ox..ox + area.width as usize];
-            for (d, s) in dst.iter_mut().zip(src.iter().skip(c).step_by(channels)) {
-                *d = s.to_field();
+            for (x, d) in dst.iter_mut().enumerate() {
+                *d = src[x * channels + c].to_field();
             }
         }
     }

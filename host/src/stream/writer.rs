@@ -51,14 +51,31 @@ impl TiledWriter {
         Ok(writer)
     }
 
-    /// Appends the stored bytes of tile `index`; returns where they went.
-    pub fn append(&mut self, index: u32, bytes: &[u8]) -> io::Result<(u64, u64)> {
-        self.file.write_all_at(bytes, self.end)?;
-        let (offset, count) = (self.end, bytes.len() as u64);
+    /// Appends the stored bytes of tile `index`.
+    pub fn append(&mut self, index: u32, bytes: &[u8]) -> io::Result<()> {
+        let offset = self.reserve(bytes.len());
+        self.file.write_all_at(bytes, offset)?;
+        self.place(index, offset, bytes.len() as u64);
+        Ok(())
+    }
+
+    /// Reserves `len` bytes at the end for a tile written by the caller (from any
+    /// thread, through [`TiledWriter::file`]); returns their offset.
+    pub fn reserve(&mut self, len: usize) -> u64 {
+        let offset = self.end;
+        self.end += len as u64;
+        offset
+    }
+
+    /// Records that tile `index` is the `count` bytes at `offset`.
+    pub fn place(&mut self, index: u32, offset: u64, count: u64) {
         self.offsets[index as usize] = offset;
         self.counts[index as usize] = count;
-        self.end += count;
-        Ok((offset, count))
+    }
+
+    /// The file, for writing reserved space.
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
     /// Writes the directory with `description` (provenance) and syncs the file.
