@@ -70,6 +70,15 @@ pub trait Operator: Send + Sync + Sized + 'static {
         let _ = (input, output);
         Err(PluginError::unsupported("this operator needs a dense window, not sparse points"))
     }
+
+    /// How many output pixels neighbouring tiles should overlap on each side, for an
+    /// operator whose result depends on the window it is computed on (a diffusion
+    /// sampler on a tile): the host then computes tiles that much larger and blends
+    /// the overlaps with smooth weights that sum to one. Exact operators, whose halo
+    /// makes every tile equal the whole-image result, keep the default 0.
+    fn tile_overlap(&self) -> u32 {
+        0
+    }
 }
 
 /// The ABI-stable face of an operator; implemented by the SDK for every [`Operator`].
@@ -86,6 +95,10 @@ pub trait OperatorFfi: Send + Sync {
     /// See [`Operator::process_sparse`].
     #[sabi(last_prefix_field)]
     fn process_sparse(&self, input: SparseRef<'_>, output: SparseMut<'_>) -> RResult<(), PluginError>;
+    /// See [`Operator::tile_overlap`]. Appended: plugins built before it answer 0.
+    fn tile_overlap(&self) -> u32 {
+        0
+    }
 }
 
 /// An operator instance owned by the host.
@@ -112,6 +125,10 @@ impl<T: Operator> OperatorFfi for Guarded<T> {
 
     fn process_sparse(&self, input: SparseRef<'_>, output: SparseMut<'_>) -> RResult<(), PluginError> {
         guard(|| self.0.process_sparse(input, output))
+    }
+
+    fn tile_overlap(&self) -> u32 {
+        guard(|| Ok(self.0.tile_overlap())).unwrap_or(0)
     }
 }
 

@@ -10,6 +10,7 @@
 //! operator is `Serial`, and go straight to the sink: a tiled TIFF written as tiles
 //! finish, with a journal for `--resume`, or an in-memory raster for PNG/JPEG.
 
+mod blend;
 pub mod journal;
 pub mod layout;
 pub mod merge;
@@ -28,6 +29,7 @@ use infty_sdk::{FieldMut, FieldRef, RasterInfo, ThreadingMode, Window};
 use crate::error::{Error, Result};
 use crate::pipeline::{plugin_error, Stage};
 use crate::raster::Raster;
+use blend::Blender;
 use journal::{Journal, Paths};
 use layout::Layout;
 use source::Source;
@@ -112,25 +114,48 @@ impl Job<'_> {
         Ok(samples)
     }
 
-    /// Runs `each` on every tile of `tiles` (row-major indices of `layout`). Worker
-    /// threads take the next tile in order, so they work side by side on one band of
-    /// the image (the source's cache holds that band); one worker if an operator is
-    /// `Serial`. The first error stops every worker.
+    /// How far output tiles must overlap: the largest overlap a stage asks for, in
+    /// pixels of the output raster.
+    fn overlap(&self) -> u32 {
+        let out = self.output();
+        let scaled = |(stage, raster): (&Stage, &RasterInfo)| {
+            let asked = f64::from(stage.op.tile_overlap());
+            (asked * f64::from(out.width) / f64::from(raster.width.max(1))).ceil() as u32
+        };
+        self.stages.iter().zip(&self.rasters[1..]).map(scaled).max().unwrap_or(0)
+    }
+
+    /// Computes every stored tile of `tiles` (sorted row-major indices of `layout`)
+    /// and hands it to `each`, blending overlapping tiles when a stage asks for it.
+    /// Worker threads take the next tile in order, so they work side by side on one
+    /// band of the image (the source's cache holds that band); one worker if an
+    /// operator is `Serial`. The first error stops every worker.
     fn for_tiles(
         &self,
         layout: &Layout,
         tiles: &[u32],
         each: impl Fn(u32, Vec<f32>) -> Result<()> + Sync,
     ) -> Result<()> {
+        let overlap = self.overlap();
+        let blender = (overlap > 0).then(|| Blender::new(*layout, overlap));
+        let computed = blender.as_ref().map_or_else(|| tiles.to_vec(), |b| b.tiles_to_compute(tiles));
+        let one = |index: u32| -> Result<()> {
+            let Some(blender) = &blender else {
+                return each(index, self.compute_tile(layout.tile_window(index))?);
+            };
+            let samples = self.compute_tile(blender.computed_window(index))?;
+            for (tile, blended) in blender.add(index, &samples, |t| tiles.binary_search(&t).is_ok()) {
+                each(tile, blended)?;
+            }
+            Ok(())
+        };
         let next = AtomicUsize::new(0);
         let failure: Mutex<Option<Error>> = Mutex::new(None);
         let work = || {
-            while let Some(&index) = tiles.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let done =
-                    self.compute_tile(layout.tile_window(index)).and_then(|samples| each(index, samples));
-                if let Err(error) = done {
+            while let Some(&index) = computed.get(next.fetch_add(1, Ordering::Relaxed)) {
+                if let Err(error) = one(index) {
                     failure.lock().expect("failure lock").get_or_insert(error);
-                    next.store(tiles.len(), Ordering::Relaxed);
+                    next.store(computed.len(), Ordering::Relaxed);
                 }
             }
         };
@@ -258,4 +283,66 @@ fn buffer(raster: RasterInfo, window: Window) -> Vec<f32> {
 
 fn field(raster: RasterInfo, window: Window, samples: &mut [f32]) -> FieldMut<'_> {
     FieldMut::new(raster, window, samples).expect("a buffer sized for its window")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source::MemorySource;
+    use super::*;
+    use crate::io::Depth;
+    use infty_sdk::{new_operator_box, ItemSpec, Operator, Params, PluginError};
+
+    /// An operator whose result depends on the window it runs on, like a sampler.
+    struct WindowDependent;
+
+    impl Operator for WindowDependent {
+        fn spec() -> ItemSpec {
+            ItemSpec::operator("window-dependent", "adds (window x + y) / 1000")
+        }
+        fn new(_: &Params) -> Result<Self, PluginError> {
+            Ok(WindowDependent)
+        }
+        fn tile_overlap(&self) -> u32 {
+            8
+        }
+        fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
+            let offset = (output.window.x + output.window.y) as f32 / 1000.0;
+            for y in 0..output.window.height as usize {
+                for (o, i) in output.row_mut(0, y).iter_mut().zip(input.row(0, y)) {
+                    *o = i + offset;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn overlapping_tiles_are_blended_without_seams() {
+        let info = RasterInfo::new(600, 300, 1);
+        let source = MemorySource { raster: Raster::zeros(info), depth: Depth::F32 };
+        let op = new_operator_box::<WindowDependent>(&WindowDependent::spec().resolve([]).unwrap()).unwrap();
+        let stages = [Stage { label: "window-dependent".into(), plugin: "test@0".into(), op }];
+        let job = Job { source: &source, stages: &stages, rasters: vec![info, info] };
+        assert_eq!(job.overlap(), 8);
+        let out = job.run_to_memory(Depth::F32).unwrap();
+        let at = |x: usize, y: usize| out.samples[y * 600 + x];
+        // Unblended, a tile border would jump by 0.256 (its windows start 256 px apart);
+        // blended over 16 px, neighbours differ by at most about 0.256 · π/32.
+        let mut jump = 0.0f32;
+        for y in 0..300 {
+            for x in 1..600 {
+                jump = jump.max((at(x, y) - at(x - 1, y)).abs());
+            }
+        }
+        for x in 0..600 {
+            for y in 1..300 {
+                jump = jump.max((at(x, y) - at(x, y - 1)).abs());
+            }
+        }
+        assert!(jump < 0.03, "largest step between neighbours {jump}");
+        // Away from borders a tile keeps its own value: its computed window's
+        // (x + y) / 1000, e.g. (256 - 8 + 0) / 1000 inside the second tile.
+        assert_eq!(at(100, 100), 0.0);
+        assert!((at(384, 100) - 0.248).abs() < 1e-6, "{}", at(384, 100));
+    }
 }
