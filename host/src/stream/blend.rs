@@ -49,12 +49,12 @@ impl Blender {
         let (across, down) =
             (self.layout.tiles_across(), self.layout.tile_count() / self.layout.tiles_across());
         let (tx, ty) = ((index % across) as i64, (index / across) as i64);
-        (-1..=1i64).flat_map(move |dy| (-1..=1i64).map(move |dx| (tx + dx, ty + dy))).filter_map(
-            move |(x, y)| {
-                (x >= 0 && y >= 0 && x < i64::from(across) && y < i64::from(down))
-                    .then(|| (y as u32) * across + x as u32)
-            },
-        )
+        let inside =
+            move |&(x, y): &(i64, i64)| x >= 0 && y >= 0 && x < i64::from(across) && y < i64::from(down);
+        (-1..=1i64)
+            .flat_map(move |dy| (-1..=1i64).map(move |dx| (tx + dx, ty + dy)))
+            .filter(inside)
+            .map(move |(x, y)| (y as u32) * across + x as u32)
     }
 
     /// Adds computed tile `index` (planar samples of its computed window) to the
