@@ -274,3 +274,22 @@ fn bad_tiffs_are_refused_with_exit_2_and_nothing_written() {
     assert!(run.stderr.contains("more than the 4096 MiB limit"), "{}", run.stderr);
     infty.assert_no_output("out.tif");
 }
+
+#[test]
+fn ctrl_c_keeps_a_tiled_output_resumable() {
+    let infty = infty();
+    write_noise(&infty, "in.tif", 3000, 2000);
+    let job = "read in.tif ! mollify --sigma 3 ! write out.tif";
+    infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
+    let args: Vec<&str> = std::iter::once("run").chain(job.split_whitespace()).collect();
+    let mut child = infty.spawn(&args);
+    wait_for_tiles(&infty, "out.tif", 10, &mut child);
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted; `--resume` continues writing 'out.tif'"), "{stderr}");
+    infty.run(&[&["run", "--resume"], &args[1..]].concat()).assert_ok();
+    assert!(pixels(&infty, "out.tif") == pixels(&infty, "whole.tif"), "resumed pixels differ");
+}

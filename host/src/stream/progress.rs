@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub fn bar(total: u64, done: u64) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} tiles  {per_sec}  ETA {eta}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} tiles  {elapsed} elapsed, ETA {eta}")
             .expect("a valid template")
             .progress_chars("=> "),
     );
