@@ -97,30 +97,41 @@ fn tiled_output_opens_in_tifffile_with_the_same_pixels() {
     }
 }
 
-/// Waits until the journal of `out` lists at least `tiles` tiles.
-fn wait_for_tiles(infty: &Infty, out: &str, tiles: usize, child: &mut std::process::Child) {
-    let journal = infty.path(&format!(".{out}.infty-journal"));
+/// Writes a 3000 × 2000 input, computes `job` (which writes `out.tif`) into
+/// `whole.tif` uninterrupted, then starts `job` and returns it once its journal lists
+/// `tiles` finished tiles.
+fn start_and_wait(infty: &Infty, job: &str, tiles: usize) -> std::process::Child {
+    write_noise(infty, "in.tif", 3000, 2000);
+    infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
+    let mut child = infty.spawn(&run_args(job, false));
+    let journal = infty.path(".out.tif.infty-journal");
     let start = Instant::now();
-    loop {
-        let lines = std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0);
-        if lines > tiles {
-            return;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be killed");
+    while std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0) <= tiles {
+        assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be stopped");
         assert!(start.elapsed() < Duration::from_secs(120), "no progress in the journal");
         std::thread::sleep(Duration::from_millis(5));
     }
+    child
+}
+
+/// `infty run [--resume] <job>` as arguments.
+fn run_args(job: &str, resume: bool) -> Vec<&str> {
+    let flags: &[&str] = if resume { &["run", "--resume"] } else { &["run"] };
+    flags.iter().copied().chain(job.split_whitespace()).collect()
+}
+
+/// Continues `job` with `--resume` and checks it ends with the uninterrupted pixels.
+fn resume_and_compare(infty: &Infty, job: &str) {
+    infty.run(&run_args(job, true)).assert_ok();
+    assert!(pixels(infty, "out.tif") == pixels(infty, "whole.tif"), "resumed pixels differ");
+    infty.assert_no_output("never-written.tif");
 }
 
 #[test]
 fn resume_after_kill_9_gives_identical_pixels() {
     let infty = infty();
-    write_noise(&infty, "in.tif", 3000, 2000);
     let job = "read in.tif ! mollify --sigma 3 ! write out.tif --compression zstd";
-    infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
-    let args: Vec<&str> = std::iter::once("run").chain(job.split_whitespace()).collect();
-    let mut child = infty.spawn(&args);
-    wait_for_tiles(&infty, "out.tif", 20, &mut child);
+    let mut child = start_and_wait(&infty, job, 20);
     child.kill().unwrap(); // SIGKILL: no cleanup at all
     child.wait().unwrap();
     assert!(!infty.path("out.tif").exists(), "no output before the run completes");
@@ -128,10 +139,7 @@ fn resume_after_kill_9_gives_identical_pixels() {
     let run = infty.pipeline(job);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("an unfinished run of 'out.tif' exists"), "{}", run.stderr);
-    let resumed = infty.run(&[&["run", "--resume"], &args[1..]].concat());
-    resumed.assert_ok();
-    assert!(pixels(&infty, "out.tif") == pixels(&infty, "whole.tif"), "resumed pixels differ");
-    infty.assert_no_output("never-written.tif");
+    resume_and_compare(&infty, job);
 }
 
 #[test]
@@ -278,18 +286,13 @@ fn bad_tiffs_are_refused_with_exit_2_and_nothing_written() {
 #[test]
 fn ctrl_c_keeps_a_tiled_output_resumable() {
     let infty = infty();
-    write_noise(&infty, "in.tif", 3000, 2000);
     let job = "read in.tif ! mollify --sigma 3 ! write out.tif";
-    infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
-    let args: Vec<&str> = std::iter::once("run").chain(job.split_whitespace()).collect();
-    let mut child = infty.spawn(&args);
-    wait_for_tiles(&infty, "out.tif", 10, &mut child);
+    let child = start_and_wait(&infty, job, 10);
     let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted; `--resume` continues writing 'out.tif'"), "{stderr}");
-    infty.run(&[&["run", "--resume"], &args[1..]].concat()).assert_ok();
-    assert!(pixels(&infty, "out.tif") == pixels(&infty, "whole.tif"), "resumed pixels differ");
+    resume_and_compare(&infty, job);
 }
