@@ -75,8 +75,7 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
 /// The shard files of `output`, 1 to N, all present.
 fn find_shards(output: &Path) -> Result<Vec<PathBuf>> {
     let folder = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = output.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let (stem, ext) = super::shard::stem_and_extension(output);
     let prefix = format!("{stem}.shard-");
     let mut found: Vec<(u32, u32, PathBuf)> = std::fs::read_dir(folder)
         .map_err(|e| Error::input(format!("cannot list '{}': {e}", folder.display())))?

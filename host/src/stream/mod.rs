@@ -15,6 +15,7 @@ pub mod journal;
 pub mod layout;
 pub mod merge;
 mod progress;
+mod shard;
 pub mod source;
 pub mod tiff_source;
 pub mod writer;
@@ -32,6 +33,7 @@ use crate::raster::Raster;
 use blend::Blender;
 use journal::{Journal, Paths};
 use layout::Layout;
+pub use shard::Shard;
 use source::Source;
 use writer::TiledWriter;
 
@@ -41,43 +43,6 @@ pub struct Job<'a> {
     pub stages: &'a [Stage],
     /// `rasters[0]` is the source's, `rasters[k]` what stage `k` produces.
     pub rasters: Vec<RasterInfo>,
-}
-
-/// Which part of the output tiles one process computes (`--shard i/N`, 1-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// Parses `i/N` with 1 ≤ i ≤ N.
-    pub fn parse(text: &str) -> Result<Shard> {
-        let bad = || {
-            Error::usage(format!("--shard '{text}': expected i/N with 1 <= i <= N, e.g. 3/8"))
-                .with_help("with a 0-based array index (Kubernetes), give $((INDEX + 1))/N")
-        };
-        let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count) =
-            (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// This shard's tiles: a contiguous run of the row-major tile order.
-    pub fn tiles(&self, total: u32) -> std::ops::Range<u32> {
-        let at = |k: u32| (u64::from(total) * u64::from(k) / u64::from(self.count)) as u32;
-        at(self.index - 1)..at(self.index)
-    }
-
-    /// Where this shard's tiles go: `out.shard-3-of-8.tif` beside `out.tif`.
-    pub fn path(&self, output: &Path) -> std::path::PathBuf {
-        let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let ext = output.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-        output.with_file_name(format!("{stem}.shard-{}-of-{}{ext}", self.index, self.count))
-    }
 }
 
 impl Job<'_> {
