@@ -35,6 +35,7 @@ pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, Str
         tiff::ColorType::GrayA(b) | tiff::ColorType::Multiband { bit_depth: b, num_samples: 2 } => (2, b),
         tiff::ColorType::RGB(b) => (3, b),
         tiff::ColorType::RGBA(b) => (4, b),
+        tiff::ColorType::YCbCr(8) if is_jpeg_ycbcr(decoder) => (3, 8),
         other => {
             return Err(format!("unsupported colour type {other:?}; supported: gray, gray+alpha, RGB, RGBA"))
         }
@@ -56,11 +57,37 @@ pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, Str
 pub fn decode<R: Read + Seek>(source: R, header: &Header) -> Result<Raster, String> {
     let mut decoder = decoder(source)?;
     let info = header.info;
+    let ycbcr = is_jpeg_ycbcr(&mut decoder);
     match decoder.read_image().map_err(|e| e.to_string())? {
-        DecodingResult::U8(data) => Ok(Raster::from_interleaved(info, &data)),
+        DecodingResult::U8(mut data) => {
+            if ycbcr {
+                ycbcr_to_rgb(&mut data);
+            }
+            Ok(Raster::from_interleaved(info, &data))
+        }
         DecodingResult::U16(data) => Ok(Raster::from_interleaved(info, &data)),
         DecodingResult::F32(data) => Ok(Raster::from_interleaved(info, &data)),
         _ => Err("unsupported sample type; supported: u8, u16, f32".to_string()),
+    }
+}
+
+/// Whether the image is JPEG-compressed YCbCr, which the `tiff` crate decodes to
+/// YCbCr samples (its JPEG decoder upsamples the chroma but does not convert).
+pub fn is_jpeg_ycbcr<R: Read + Seek>(decoder: &mut Decoder<R>) -> bool {
+    let tag = |decoder: &mut Decoder<R>, tag| decoder.find_tag_unsigned::<u16>(tag).ok().flatten();
+    tag(decoder, Tag::PhotometricInterpretation) == Some(PhotometricInterpretation::YCbCr.to_u16())
+        && tag(decoder, Tag::Compression) == Some(7)
+}
+
+/// Interleaved 8-bit YCbCr to RGB in place, with the JFIF (full-range BT.601)
+/// equations that JPEG-in-TIFF uses by default.
+pub fn ycbcr_to_rgb(samples: &mut [u8]) {
+    for pixel in samples.chunks_exact_mut(3) {
+        let (y, cb, cr) = (f32::from(pixel[0]), f32::from(pixel[1]) - 128.0, f32::from(pixel[2]) - 128.0);
+        let rgb = [y + 1.402 * cr, y - 0.344_136 * cb - 0.714_136 * cr, y + 1.772 * cb];
+        for (out, v) in pixel.iter_mut().zip(rgb) {
+            *out = v.round().clamp(0.0, 255.0) as u8;
+        }
     }
 }
 
@@ -129,4 +156,17 @@ pub fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W
         (depth, channels) => return Err(format!("cannot store {channels} channels at {}", depth.name())),
     }
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ycbcr_converts_with_the_jfif_equations() {
+        // Gray, then JFIF red, green and blue as an encoder stores them.
+        let mut samples = [128, 128, 128, 76, 85, 255, 150, 44, 21, 29, 255, 107];
+        ycbcr_to_rgb(&mut samples);
+        assert_eq!(samples, [128, 128, 128, 254, 0, 0, 0, 255, 1, 0, 0, 254]);
+    }
 }

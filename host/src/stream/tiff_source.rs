@@ -14,7 +14,7 @@ use tiff::tags::Tag;
 
 use super::source::Source;
 use crate::error::{Error, Result};
-use crate::io::codec_tiff::header_of;
+use crate::io::codec_tiff::{header_of, is_jpeg_ycbcr, ycbcr_to_rgb};
 use crate::io::{Depth, Header};
 use crate::raster::Sample;
 
@@ -43,6 +43,8 @@ pub struct TiffSource {
     unlimited: bool,
     chunk: (u32, u32),
     chunks_across: u32,
+    /// JPEG-compressed YCbCr, converted to RGB as chunks are decoded.
+    ycbcr: bool,
     decoders: Mutex<Vec<TiffDecoder>>,
     cache: Mutex<Cache>,
 }
@@ -93,6 +95,7 @@ impl TiffSource {
             return Err(if unlimited { error } else { error.with_help(hint) });
         }
         check_chunk_table(&mut decoder, &header, chunk, path)?;
+        let ycbcr = is_jpeg_ycbcr(&mut decoder);
         let chunks_across = width.div_ceil(chunk.0);
         // Chunk rows under one band of 256-px output tiles and their halos, twice.
         let band_rows = u64::from((super::layout::TILE + 64).div_ceil(chunk.1) + 1);
@@ -105,6 +108,7 @@ impl TiffSource {
             unlimited,
             chunk,
             chunks_across,
+            ycbcr,
             decoders: Mutex::new(vec![decoder]),
             cache: Mutex::new(cache),
         })
@@ -122,10 +126,13 @@ impl TiffSource {
         let decoded = decoder.read_chunk(index);
         let width = decoder.chunk_data_dimensions(index).0 as usize;
         self.decoders.lock().expect("decoder pool").push(decoder);
-        let samples = decoded.map_err(|e| {
+        let mut samples = decoded.map_err(|e| {
             Error::input(format!("'{}': cannot decode chunk {index}: {e}", self.path))
                 .with_help("the file is truncated or corrupt")
         })?;
+        if let (true, DecodingResult::U8(v)) = (self.ycbcr, &mut samples) {
+            ycbcr_to_rgb(v);
+        }
         let bytes = match &samples {
             DecodingResult::U8(v) => v.len(),
             DecodingResult::U16(v) => v.len() * 2,
