@@ -97,6 +97,30 @@ fn tiled_output_opens_in_tifffile_with_the_same_pixels() {
     }
 }
 
+#[test]
+fn a_pyramid_of_reduced_levels_is_written_as_subifds() {
+    let infty = infty();
+    write_noise(&infty, "in.tif", 700, 333);
+    infty.pipeline("read in.tif ! mollify ! write out.tif --pyramid").assert_ok();
+    let (report, _) = tifffile(&infty, "out.tif");
+    let levels = serde_json::json!([[333, 700, 3], [167, 350, 3], [84, 175, 3]]);
+    assert_eq!(report["levels"], levels, "{report}");
+    // u8 rounding of a 2x2 mean: at most half a level.
+    assert!(report["level1_error"].as_f64().unwrap() <= 0.5, "{report}");
+    // Shards get their pyramid when merged.
+    for shard in ["1/2", "2/2"] {
+        infty
+            .run(&["run", "--shard", shard, "read", "in.tif", "!", "write", "sharded.tif", "--pyramid"])
+            .assert_ok();
+    }
+    infty.run(&["merge", "sharded.tif"]).assert_ok();
+    let (report, _) = tifffile(&infty, "sharded.tif");
+    assert_eq!(report["levels"], levels, "{report}");
+    let run = infty.pipeline("read in.tif ! write out.png --pyramid");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--pyramid need a TIFF file output written tiled"), "{}", run.stderr);
+}
+
 /// Writes a 3000 × 2000 input, computes `job` (which writes `out.tif`) into
 /// `whole.tif` uninterrupted, then starts `job` and returns it once its journal lists
 /// `tiles` finished tiles.

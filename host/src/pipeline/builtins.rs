@@ -50,6 +50,10 @@ pub fn write_spec() -> ItemSpec {
                 ),
         )
         .param(ParamSpec::int("quality", "JPEG quality").default_int(92).at_least(1.0).at_most(100.0))
+        .param(ParamSpec::switch("pyramid", "also write reduced levels (1/2, 1/4, ...) as TIFF SubIFDs").with_help(
+            "For viewers of huge images: each level is a 2x2 box average of the one above, down to one tile. \
+             Tiled TIFF output only.",
+        ))
 }
 
 /// A checked `read` step.
@@ -69,6 +73,8 @@ pub struct WriteStep {
     pub depth: Option<Depth>,
     pub compression: TiffCompression,
     pub quality: u8,
+    /// Also write reduced-resolution levels.
+    pub pyramid: bool,
 }
 
 impl WriteStep {
@@ -136,5 +142,6 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         _ => TiffCompression::Deflate,
     };
     let quality = params.int("quality").expect("resolved") as u8;
-    Ok(WriteStep { path, format, depth: Depth::from_name(text("depth")), compression, quality })
+    let pyramid = params.bool("pyramid").expect("resolved");
+    Ok(WriteStep { path, format, depth: Depth::from_name(text("depth")), compression, quality, pyramid })
 }

@@ -100,12 +100,13 @@ impl Pipeline {
                 shard: options.shard,
                 job: self.job_line(&layout, options.shard),
                 description: self.provenance(options.shard),
+                pyramid: self.write.pyramid,
             };
             return job.run_to_tiff(layout, &output, &plan);
         }
-        if options.resume || options.shard.is_some() {
+        if options.resume || options.shard.is_some() || self.write.pyramid {
             return Err(Error::usage(
-                "--resume and --shard need a TIFF file output written tiled (deflate, zstd or none)",
+                "--resume, --shard and --pyramid need a TIFF file output written tiled (deflate, zstd or none)",
             )
             .with_help("write .tif with --compression deflate, zstd or none"));
         }
@@ -141,6 +142,9 @@ impl Pipeline {
         });
         if let Some(s) = shard {
             description["shard"] = serde_json::json!({ "index": s.index, "of": s.count });
+        }
+        if self.write.pyramid {
+            description["pyramid"] = true.into();
         }
         description.to_string()
     }

@@ -68,7 +68,12 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
         })?;
         writer.append(index, &bytes).map_err(failed)?;
     }
-    writer.finish(&description.to_string()).map_err(failed)?;
+    let levels = if description["pyramid"] == true {
+        super::pyramid::build(&mut writer).map_err(failed)?
+    } else {
+        Vec::new()
+    };
+    writer.finish(&description.to_string(), &levels).map_err(failed)?;
     std::fs::rename(&paths.part, output).map_err(failed)
 }
 

@@ -15,6 +15,7 @@ pub mod journal;
 pub mod layout;
 pub mod merge;
 mod progress;
+mod pyramid;
 mod shard;
 pub mod source;
 pub mod tiff_source;
@@ -184,8 +185,14 @@ impl Job<'_> {
                 output.display()
             )));
         }
-        let (writer, _journal) = sink.into_inner().expect("writer lock");
-        writer.finish(&plan.description).map_err(|e| failed("write", e))?;
+        let (mut writer, _journal) = sink.into_inner().expect("writer lock");
+        // A shard's pyramid is made by `infty merge`, from the whole image.
+        let levels = if plan.pyramid && plan.shard.is_none() {
+            pyramid::build(&mut writer).map_err(|e| failed("write the pyramid of", e))?
+        } else {
+            Vec::new()
+        };
+        writer.finish(&plan.description, &levels).map_err(|e| failed("write", e))?;
         std::fs::rename(&paths.part, output).map_err(|e| failed("write", e))?;
         let _ = std::fs::remove_file(&paths.journal);
         Ok(())
@@ -201,6 +208,8 @@ pub struct TiffPlan {
     pub job: String,
     /// Provenance stored in the file's ImageDescription.
     pub description: String,
+    /// Also write reduced-resolution levels (`write --pyramid`).
+    pub pyramid: bool,
 }
 
 /// Creates the partial output and journal, or reopens them to resume.

@@ -14,6 +14,13 @@ use std::path::Path;
 use super::layout::Layout;
 use crate::io::Depth;
 
+/// A reduced-resolution level whose tiles are already in the file.
+pub struct Level {
+    pub layout: Layout,
+    pub offsets: Vec<u64>,
+    pub counts: Vec<u64>,
+}
+
 /// The output file being written.
 pub struct TiledWriter {
     file: File,
@@ -26,7 +33,8 @@ pub struct TiledWriter {
 impl TiledWriter {
     /// Creates (or truncates) `path` and writes the header.
     pub fn create(path: &Path, layout: Layout) -> io::Result<TiledWriter> {
-        let file = File::create(path)?;
+        // Readable too: the pyramid reads tiles back.
+        let file = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
         let n = layout.tile_count() as usize;
         let mut writer = TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0 };
         let header = writer.header(0);
@@ -78,37 +86,74 @@ impl TiledWriter {
         &self.file
     }
 
-    /// Writes the directory with `description` (provenance) and syncs the file.
-    pub fn finish(self, description: &str) -> io::Result<()> {
-        let l = &self.layout;
+    /// The image's layout and tile table so far.
+    pub fn tiles(&self) -> (Layout, &[u64], &[u64]) {
+        (self.layout, &self.offsets, &self.counts)
+    }
+
+    /// Writes the directories, the image's with `description` (provenance) pointing
+    /// to one per reduced-resolution level (SubIFDs), and syncs the file.
+    pub fn finish(mut self, description: &str, levels: &[Level]) -> io::Result<()> {
+        let mut sub_ifds = Vec::new();
+        for level in levels {
+            sub_ifds.push(self.append_ifd(&level.layout, &level.offsets, &level.counts, None, &[])?);
+        }
+        let (layout, offsets, counts) =
+            (self.layout, std::mem::take(&mut self.offsets), std::mem::take(&mut self.counts));
+        let main = self.append_ifd(&layout, &offsets, &counts, Some(description), &sub_ifds)?;
+        self.file.write_all_at(&self.header(main), 0)?;
+        self.file.sync_all()
+    }
+
+    /// Appends one IFD (word-aligned) describing a tiled image; returns its offset.
+    /// Without a description it is a reduced-resolution level (NewSubfileType 1).
+    fn append_ifd(
+        &mut self,
+        l: &Layout,
+        offsets: &[u64],
+        counts: &[u64],
+        description: Option<&str>,
+        sub_ifds: &[u64],
+    ) -> io::Result<u64> {
         let spp = l.channels as u16;
         let bits = (l.bytes_per_sample() * 8) as u16;
         let format = if l.depth == Depth::F32 { 3 } else { 1 };
-        let offsets_type = if l.big { LONG8 } else { LONG };
-        let mut entries = vec![
+        let (offsets_type, ifd_type) = if self.layout.big { (LONG8, IFD8) } else { (LONG, IFD) };
+        let mut entries = Vec::new();
+        if description.is_none() {
+            entries.push(Entry::longs(254, &[1]));
+        }
+        entries.extend([
             Entry::longs(256, &[l.width]),
             Entry::longs(257, &[l.height]),
             Entry::shorts(258, &vec![bits; spp as usize]),
             Entry::shorts(259, &[l.compression.tag()]),
             Entry::shorts(262, &[if spp >= 3 { 2 } else { 1 }]),
-            Entry::ascii(270, description),
+        ]);
+        if let Some(description) = description {
+            entries.push(Entry::ascii(270, description));
+        }
+        entries.extend([
             Entry::shorts(277, &[spp]),
             Entry::shorts(284, &[1]),
             Entry::ascii(305, concat!("infty ", env!("CARGO_PKG_VERSION"))),
             Entry::longs(322, &[l.tile]),
             Entry::longs(323, &[l.tile]),
-            Entry::offsets(324, offsets_type, &self.offsets),
-            Entry::offsets(325, offsets_type, &self.counts),
-        ];
+            Entry::offsets(324, offsets_type, offsets),
+            Entry::offsets(325, offsets_type, counts),
+        ]);
+        if !sub_ifds.is_empty() {
+            entries.push(Entry::offsets(330, ifd_type, sub_ifds));
+        }
         if spp % 2 == 0 {
             entries.push(Entry::shorts(338, &[2])); // the last channel is unassociated alpha
         }
         entries.push(Entry::shorts(339, &vec![format; spp as usize]));
-        let ifd_offset = self.end + (self.end & 1); // IFDs start on a word boundary
-        let ifd = ifd_bytes(&entries, ifd_offset, l.big);
-        self.file.write_all_at(&ifd, ifd_offset)?;
-        self.file.write_all_at(&self.header(ifd_offset), 0)?;
-        self.file.sync_all()
+        let at = self.end + (self.end & 1); // IFDs start on a word boundary
+        let ifd = ifd_bytes(&entries, at, self.layout.big);
+        self.file.write_all_at(&ifd, at)?;
+        self.end = at + ifd.len() as u64;
+        Ok(at)
     }
 
     fn header(&self, ifd_offset: u64) -> Vec<u8> {
@@ -130,6 +175,8 @@ const ASCII: u16 = 2;
 const SHORT: u16 = 3;
 const LONG: u16 = 4;
 const LONG8: u16 = 16;
+const IFD: u16 = 13;
+const IFD8: u16 = 18;
 
 /// One IFD entry: tag, type, count and the little-endian value bytes.
 struct Entry {
@@ -151,7 +198,7 @@ impl Entry {
     }
 
     fn offsets(tag: u16, kind: u16, values: &[u64]) -> Entry {
-        let data = if kind == LONG8 {
+        let data = if kind == LONG8 || kind == IFD8 {
             values.iter().flat_map(|v| v.to_le_bytes()).collect()
         } else {
             values.iter().flat_map(|&v| (v as u32).to_le_bytes()).collect()
