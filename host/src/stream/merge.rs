@@ -29,30 +29,52 @@ struct ShardFile {
 pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
     let shards = if shards.is_empty() { find_shards(output)? } else { shards.to_vec() };
     let files: Vec<ShardFile> = shards.iter().map(|p| open_shard(p)).collect::<Result<_>>()?;
-    let first = &files[0];
-    let mut description = first.description.clone();
+    let description = same_job(&files)?;
+    let paths = Paths::for_output(output);
+    let _pending = crate::interrupt::pending_output(&paths.part);
+    match assemble(&files, &description, &paths.part, output) {
+        Ok(()) => std::fs::rename(&paths.part, output)
+            .map_err(|e| Error::failed(format!("cannot write '{}': {e}", output.display()))),
+        Err(error) => {
+            let _ = std::fs::remove_file(&paths.part);
+            Err(error)
+        }
+    }
+}
+
+/// A shard's job: its provenance without the shard part, and the shard count.
+fn job_of(shard: &ShardFile) -> (serde_json::Value, Option<u64>) {
+    let mut description = shard.description.clone();
     let count = description["shard"]["of"].as_u64();
-    description.as_object_mut().map(|o| o.remove("shard"));
+    if let Some(fields) = description.as_object_mut() {
+        fields.remove("shard");
+    }
+    (description, count)
+}
+
+/// The provenance of the merged image, once every shard is known to be of one job.
+fn same_job(files: &[ShardFile]) -> Result<serde_json::Value> {
+    let first = job_of(&files[0]);
     for shard in &files[1..] {
-        let mut other = shard.description.clone();
-        let other_count = other["shard"]["of"].as_u64();
-        other.as_object_mut().map(|o| o.remove("shard"));
-        if shard.layout != first.layout || other != description || other_count != count {
+        if shard.layout != files[0].layout || job_of(shard) != first {
             return Err(Error::input(format!(
                 "'{}' and '{}' are shards of different jobs (pipeline, input or layout differ)",
-                first.path.display(),
+                files[0].path.display(),
                 shard.path.display()
             )));
         }
     }
-    let layout = first.layout;
-    let paths = Paths::for_output(output);
+    Ok(first.0)
+}
+
+/// Copies every tile from the shard that has it into a new file at `part` (to become
+/// `output`), then builds the pyramid if the job asked for one.
+fn assemble(files: &[ShardFile], description: &serde_json::Value, part: &Path, output: &Path) -> Result<()> {
+    let layout = files[0].layout;
     let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
-    let _pending = crate::interrupt::pending_output(&paths.part);
-    let mut writer = TiledWriter::create(&paths.part, layout).map_err(failed)?;
+    let mut writer = TiledWriter::create(part, layout).map_err(failed)?;
     for index in 0..layout.tile_count() {
         let Some(shard) = files.iter().find(|s| s.counts[index as usize] > 0) else {
-            let _ = std::fs::remove_file(&paths.part);
             let w = layout.tile_window(index);
             return Err(Error::input(format!(
                 "tile {index} (at {}, {}) is in none of the {} shard files given",
@@ -73,8 +95,7 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
     } else {
         Vec::new()
     };
-    writer.finish(&description.to_string(), &levels).map_err(failed)?;
-    std::fs::rename(&paths.part, output).map_err(failed)
+    writer.finish(&description.to_string(), &levels).map_err(failed)
 }
 
 /// The shard files of `output`, 1 to N, all present.

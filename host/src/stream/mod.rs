@@ -145,9 +145,8 @@ impl Job<'_> {
         Ok(raster.into_inner().expect("raster lock"))
     }
 
-    /// Writes the output (or one shard of it) as a tiled TIFF at `output`, tile by
-    /// tile, journaled so `resume` continues an interrupted run. `job` identifies the
-    /// run for the journal; `description` is the provenance stored in the file.
+    /// Writes the output (or the shard of it `plan` names) as a tiled TIFF at
+    /// `output`, tile by tile, journaled so `--resume` continues an interrupted run.
     pub fn run_to_tiff(&self, layout: Layout, output: &Path, plan: &TiffPlan) -> Result<()> {
         let paths = Paths::for_output(output);
         let failed = |what: &str, e: std::io::Error| {
@@ -155,7 +154,9 @@ impl Job<'_> {
         };
         let (writer, journal, done) = open_output(&paths, layout, output, plan)?;
         let tiles = plan.shard.map_or(0..layout.tile_count(), |s| s.tiles(layout.tile_count()));
-        let todo: Vec<u32> = tiles.clone().filter(|i| !done.contains(i)).collect();
+        let mut finished = vec![false; layout.tile_count() as usize];
+        done.iter().for_each(|&i| finished[i as usize] = true);
+        let todo: Vec<u32> = tiles.clone().filter(|&i| !finished[i as usize]).collect();
         let hint = format!("interrupted; `--resume` continues writing '{}'", output.display());
         let _pending = crate::interrupt::resumable_output(hint);
         let progress = progress::bar(tiles.len() as u64, (tiles.len() - todo.len()) as u64);
