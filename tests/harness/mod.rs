@@ -92,6 +92,15 @@ impl Run {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
+    /// Asserts the run was refused with exit code 2 (bad usage or input), saying
+    /// `message`, without a panic reaching the user.
+    pub fn assert_refused(&self, message: &str) -> &Self {
+        assert_eq!(self.code, 2, "exit code; stderr:\n{}", self.stderr);
+        assert!(self.stderr.contains(message), "expected {message:?} in stderr:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked at"), "a panic reached the user:\n{}", self.stderr);
+        self
+    }
+
     /// Panics with the whole output unless the run succeeded.
     pub fn assert_ok(&self) -> &Self {
         assert_eq!(self.code, 0, "infty failed:\n{}", self.stderr);

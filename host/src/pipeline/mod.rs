@@ -64,16 +64,9 @@ impl Pipeline {
             .map(|step| build_stage(step, registry))
             .collect::<Result<_>>()?;
         io::check_destination(&write.path)?;
-        let text = steps
-            .iter()
-            .map(|s| {
-                std::iter::once(s.name.as_str())
-                    .chain(s.words.iter().map(String::as_str))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect::<Vec<_>>()
-            .join(" ! ");
+        let text: Vec<String> =
+            steps.iter().map(|s| [&[s.name.clone()], &s.words[..]].concat().join(" ")).collect();
+        let text = text.join(" ! ");
         Ok(Pipeline { read, stages, write, text })
     }
 
