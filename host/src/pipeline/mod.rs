@@ -65,7 +65,7 @@ impl Pipeline {
             .collect::<Result<_>>()?;
         io::check_destination(&write.path)?;
         let text: Vec<String> =
-            steps.iter().map(|s| [&[s.name.clone()], &s.words[..]].concat().join(" ")).collect();
+            steps.iter().map(|s| [std::slice::from_ref(&s.name), &s.words].concat().join(" ")).collect();
         let text = text.join(" ! ");
         Ok(Pipeline { read, stages, write, text })
     }
