@@ -1,0 +1,223 @@
+//! The network's configuration: every field of the reference configs
+//! (`configs/ffhq_128_config.py` etc., reference-spec §3.1 and §4), plus what infty adds
+//! (guide channels, the grid-sample mapping). It is stored in every checkpoint.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that fixes the network's shape and behaviour. Unknown keys are ignored
+/// when reading, so the golden manifest's `config` reads as one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetConfig {
+    /// Side S of the square training crops; kernels and σ are in pixels at this size.
+    pub img_size: i64,
+    /// Image channels.
+    pub channels: i64,
+    /// Width of the sparse blocks.
+    pub nf: i64,
+    /// Width of the time embedding.
+    pub time_emb_dim: i64,
+    /// Sparse residual blocks on each side of the grid U-Net.
+    pub num_conv_blocks: i64,
+    /// Neighbours of the sparse → grid interpolation.
+    pub knn_neighbours: i64,
+    /// Side of the depthwise sparse kernels at `img_size`.
+    pub kernel_size: i64,
+    /// Side R of the grid the U-Net works on.
+    pub uno_res: i64,
+    /// Base width of the grid U-Net.
+    pub uno_base_channels: i64,
+    /// Width multiplier of each U-Net level.
+    pub uno_mults: Vec<i64>,
+    /// Conv blocks per U-Net level.
+    pub uno_blocks_per_level: Vec<i64>,
+    /// U-Net resolutions that get self-attention.
+    pub uno_attn_resolutions: Vec<i64>,
+    /// Dropout applies at U-Net resolutions at or below this.
+    pub uno_dropout_from_resolution: i64,
+    /// Dropout probability (training only).
+    pub uno_dropout: f64,
+    /// Size of the latent z from the encoder.
+    pub z_dim: i64,
+    /// Extra decoder input channels: a guide field evaluated at each coordinate (e.g. the
+    /// low-resolution image, or a masked image plus its mask). 0 in reference configs.
+    #[serde(default)]
+    pub guide_channels: i64,
+    /// Reproduce the reference's `grid_sample` call (coordinates in [0,1], (row, col) as
+    /// (x, y), reference-spec §8.1 #1) instead of the corrected mapping. True for
+    /// reference checkpoints; new models use the corrected one.
+    #[serde(default = "reference_default")]
+    pub reference_grid_sample: bool,
+    /// eps of the U-Net's channel LayerNorm (1e-5 in float32, as the reference in fp32).
+    #[serde(default = "layer_norm_eps_default")]
+    pub layer_norm_eps: f64,
+    /// σ of the mollifier T in pixels at `img_size`.
+    #[serde(default = "one")]
+    pub mollifier_sigma: f64,
+    /// The noise schedule the model was trained with.
+    #[serde(default = "cosine")]
+    pub noise_schedule: String,
+    /// Diffusion steps of the training schedule.
+    #[serde(default = "thousand")]
+    pub diffusion_steps: i64,
+}
+
+fn reference_default() -> bool {
+    true
+}
+fn layer_norm_eps_default() -> f64 {
+    1e-5
+}
+fn one() -> f64 {
+    1.0
+}
+fn cosine() -> String {
+    "cosine".into()
+}
+fn thousand() -> i64 {
+    1000
+}
+
+/// The presets `--config` accepts.
+pub const PRESETS: [&str; 3] = ["tiny", "ffhq128", "ffhq256"];
+
+impl NetConfig {
+    /// The reference's `ffhq_128` config (reference-spec §3.1).
+    pub fn ffhq128() -> Self {
+        Self {
+            img_size: 128,
+            channels: 3,
+            nf: 64,
+            time_emb_dim: 256,
+            num_conv_blocks: 3,
+            knn_neighbours: 3,
+            kernel_size: 7,
+            uno_res: 64,
+            uno_base_channels: 64,
+            uno_mults: vec![1, 2, 4, 8],
+            uno_blocks_per_level: vec![2, 2, 2, 2],
+            uno_attn_resolutions: vec![16, 8],
+            uno_dropout_from_resolution: 16,
+            uno_dropout: 0.1,
+            z_dim: 256,
+            guide_channels: 0,
+            reference_grid_sample: true,
+            layer_norm_eps: 1e-5,
+            mollifier_sigma: 1.0,
+            noise_schedule: cosine(),
+            diffusion_steps: 1000,
+        }
+    }
+
+    /// The reference's `ffhq_256` (also CelebA-HQ and Church 256) config.
+    pub fn ffhq256() -> Self {
+        Self {
+            img_size: 256,
+            uno_res: 128,
+            uno_base_channels: 128,
+            uno_mults: vec![1, 2, 4, 8, 8],
+            uno_blocks_per_level: vec![2, 2, 2, 2, 2],
+            z_dim: 1024,
+            ..Self::ffhq128()
+        }
+    }
+
+    /// A small network that trains on a CPU: 64² crops, a 32² grid U-Net of three levels.
+    /// New models use the corrected grid mapping.
+    pub fn tiny() -> Self {
+        Self {
+            img_size: 64,
+            nf: 32,
+            time_emb_dim: 128,
+            uno_res: 32,
+            uno_base_channels: 32,
+            uno_mults: vec![1, 2, 4],
+            uno_blocks_per_level: vec![1, 1, 1],
+            uno_attn_resolutions: vec![8],
+            uno_dropout: 0.0,
+            z_dim: 64,
+            reference_grid_sample: false,
+            ..Self::ffhq128()
+        }
+    }
+
+    /// A preset by name.
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "tiny" => Some(Self::tiny()),
+            "ffhq128" => Some(Self::ffhq128()),
+            "ffhq256" => Some(Self::ffhq256()),
+            _ => None,
+        }
+    }
+
+    /// Checks the fields a network cannot be built from.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("img_size", self.img_size),
+            ("channels", self.channels),
+            ("nf", self.nf),
+            ("time_emb_dim", self.time_emb_dim),
+            ("knn_neighbours", self.knn_neighbours),
+            ("uno_res", self.uno_res),
+            ("uno_base_channels", self.uno_base_channels),
+            ("z_dim", self.z_dim),
+        ];
+        if let Some((name, v)) = positive.iter().find(|(_, v)| *v <= 0) {
+            return Err(format!("{name} must be positive, got {v}"));
+        }
+        if self.kernel_size < 1 || self.kernel_size % 2 == 0 {
+            return Err(format!("kernel_size must be odd, got {}", self.kernel_size));
+        }
+        if self.time_emb_dim < 4 || self.time_emb_dim % 2 == 1 {
+            return Err(format!("time_emb_dim must be even and at least 4, got {}", self.time_emb_dim));
+        }
+        if self.uno_mults.is_empty() || self.uno_mults.len() != self.uno_blocks_per_level.len() {
+            return Err("uno_mults and uno_blocks_per_level must be non-empty and of equal length".into());
+        }
+        let halvings = self.uno_mults.len() as u32 - 1;
+        if self.uno_res % (1 << halvings) != 0 {
+            return Err(format!("uno_res {} must be divisible by 2^{halvings}", self.uno_res));
+        }
+        if self.guide_channels < 0 {
+            return Err(format!("guide_channels must be >= 0, got {}", self.guide_channels));
+        }
+        Ok(())
+    }
+
+    /// The kernel side at raster side `size` (`get_torch_norm_kernel_size`, reference-spec
+    /// §4.2): `max(3, 2·round((k·S'/S − 1)/2) + 1)` with half-to-even rounding.
+    pub fn kernel_size_at(&self, size: i64) -> i64 {
+        if size == self.img_size {
+            return self.kernel_size;
+        }
+        let scaled = self.kernel_size as f64 * size as f64 / self.img_size as f64;
+        let k = 2 * ((scaled - 1.0) / 2.0).round_ties_even() as i64 + 1;
+        k.max(3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_sizes_at_other_resolutions_match_the_reference() {
+        let c = NetConfig::ffhq128();
+        assert_eq!(c.kernel_size_at(128), 7);
+        assert_eq!(c.kernel_size_at(256), 13);
+        assert_eq!(c.kernel_size_at(512), 29);
+        assert_eq!(c.kernel_size_at(64), 3);
+        assert_eq!(c.kernel_size_at(32), 3);
+        // tiny golden config: S = 32 → 64: 13, 16: 3, 48: 11 (manifest).
+        let tiny = NetConfig { img_size: 32, ..NetConfig::ffhq128() };
+        assert_eq!([tiny.kernel_size_at(64), tiny.kernel_size_at(16), tiny.kernel_size_at(48)], [13, 3, 11]);
+    }
+
+    #[test]
+    fn presets_are_valid() {
+        for name in PRESETS {
+            NetConfig::preset(name).unwrap().validate().unwrap();
+        }
+        assert!(NetConfig { kernel_size: 6, ..NetConfig::tiny() }.validate().is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! The network pair, decoder and encoder, in one variable store on one device.
+
+use std::collections::BTreeMap;
+
+use infty_sdk::PluginError;
+use tch::{nn, Device, Tensor};
+
+use crate::checkpoint::{check_names, Checkpoint};
+use crate::config::NetConfig;
+use crate::layers::Trace;
+use crate::sparse::Layout;
+use crate::unet::{Decoder, Encoder};
+
+/// Decoder and encoder with their weights.
+pub struct Net {
+    /// The configuration they were built from.
+    pub cfg: NetConfig,
+    /// Every weight, named `decoder.*` and `encoder.*`.
+    pub vs: nn::VarStore,
+    /// The diffusion decoder.
+    pub decoder: Decoder,
+    /// The encoder.
+    pub encoder: Encoder,
+}
+
+impl Net {
+    /// A freshly initialised network (PyTorch's default initialisation, seeded).
+    pub fn new(cfg: &NetConfig, device: Device, seed: i64) -> Result<Self, PluginError> {
+        cfg.validate().map_err(|e| PluginError::invalid_input(format!("network config: {e}")))?;
+        tch::manual_seed(seed);
+        let vs = nn::VarStore::new(device);
+        let decoder = Decoder::new(vs.root() / "decoder", cfg);
+        let encoder = Encoder::new(vs.root() / "encoder", cfg);
+        Ok(Self { cfg: cfg.clone(), vs, decoder, encoder })
+    }
+
+    /// Names and shapes of the weights under `prefix` (`decoder.` or `encoder.`),
+    /// without the prefix.
+    pub fn expected(&self, prefix: &str) -> BTreeMap<String, Vec<i64>> {
+        self.vs
+            .variables()
+            .into_iter()
+            .filter_map(|(name, t)| name.strip_prefix(prefix).map(|rest| (rest.to_string(), t.size())))
+            .collect()
+    }
+
+    /// Copies weights in: the decoder from `decoder_prefix` (`decoder.` or, for the EMA
+    /// weights, `ema.`) and the encoder from `encoder.`. Strict: every weight must be
+    /// present with its shape, and nothing else may sit under those prefixes.
+    pub fn load(&mut self, ckpt: &Checkpoint, decoder_prefix: &str) -> Result<(), PluginError> {
+        let decoder = self.expected("decoder.");
+        let encoder = self.expected("encoder.");
+        let problems: Vec<String> = [
+            check_names(&ckpt.tensors, decoder_prefix, &decoder).err(),
+            check_names(&ckpt.tensors, "encoder.", &encoder).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !problems.is_empty() {
+            return Err(PluginError::invalid_input(format!(
+                "the checkpoint does not fit this network: {}",
+                problems.join("; ")
+            ))
+            .with_help("check that the checkpoint and its config belong together"));
+        }
+        let mut variables = self.vs.variables();
+        tch::no_grad(|| {
+            for (name, var) in variables.iter_mut() {
+                let source = match name.strip_prefix("decoder.") {
+                    Some(rest) => format!("{decoder_prefix}{rest}"),
+                    None => name.clone(),
+                };
+                var.copy_(&ckpt.tensors[&source]);
+            }
+        });
+        Ok(())
+    }
+
+    /// ε̂ `(B, N, C)` without gradients, in eval mode (dropout off).
+    pub fn denoise(&self, x: &Tensor, t: &Tensor, z: &Tensor, layout: &Layout) -> Tensor {
+        tch::no_grad(|| self.decoder.forward(x, t, z, layout, false, &mut Trace::off()))
+    }
+
+    /// z `(B, Z)` without gradients.
+    pub fn encode(&self, x: &Tensor, layout: &Layout) -> Tensor {
+        tch::no_grad(|| self.encoder.forward(x, layout, false, &mut Trace::off()))
+    }
+
+    /// The vector-Jacobian product `(∂ε̂/∂x_t)ᵀ·v` of the decoder with respect to the
+    /// first C input channels, and ε̂ itself.
+    pub fn denoise_vjp(
+        &self,
+        x: &Tensor,
+        t: &Tensor,
+        z: &Tensor,
+        layout: &Layout,
+        v: &Tensor,
+    ) -> (Tensor, Tensor) {
+        let c = self.cfg.channels;
+        let xt = x.narrow(2, 0, c).detach().set_requires_grad(true);
+        let guide = x.narrow(2, c, x.size()[2] - c).detach();
+        let input = Tensor::cat(&[&xt, &guide], 2);
+        let eps = self.decoder.forward(&input, t, z, layout, false, &mut Trace::off());
+        let grads = Tensor::run_backward(&[(&eps * v).sum(tch::Kind::Float)], &[&xt], false, false);
+        (eps.detach(), grads.into_iter().next().unwrap_or_else(|| xt.zeros_like()))
+    }
+}

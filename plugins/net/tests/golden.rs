@@ -1,0 +1,194 @@
+//! Parity with the reference network (`golden/tiny_model.safetensors`,
+//! `tiny_forward.safetensors`, `tiny_ddim.safetensors`) for every stored tensor, within
+//! the manifest's tolerances. The config comes from the manifest, so another golden set
+//! of the same layout with another config runs unchanged.
+
+use infty_golden::Golden;
+use infty_net::checkpoint;
+use infty_net::layers::Trace;
+use infty_net::sparse::Layout;
+use infty_net::{Net, NetConfig};
+use tch::{Device, Kind, Tensor};
+
+fn config(golden: &Golden) -> NetConfig {
+    serde_json::from_value(golden.manifest()["config"].clone())
+        .expect("the manifest's config reads as a NetConfig")
+}
+
+fn net() -> (Net, Golden) {
+    let golden = Golden::load("tiny_forward.safetensors");
+    let mut net = Net::new(&config(&golden), Device::Cpu, 0).unwrap();
+    let ckpt = checkpoint::read(&infty_golden::golden_dir().join("tiny_model.safetensors")).unwrap();
+    net.load(&ckpt, "decoder.").unwrap();
+    (net, golden)
+}
+
+fn tensor(golden: &Golden, name: &str) -> Tensor {
+    let t = golden.f32(name);
+    let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+    Tensor::from_slice(&t.data).view(shape.as_slice())
+}
+
+fn check(golden: &Golden, name: &str, got: &Tensor) {
+    let want = tensor(golden, name);
+    assert_eq!(got.size(), want.size(), "{name}: shape");
+    let err = (got - &want).abs().max().double_value(&[]);
+    let tolerance = golden.tolerance(name) as f64;
+    eprintln!("{name}: max abs error {err:.3e} (tolerance {tolerance:.0e})");
+    assert!(err <= tolerance, "{name}: max abs error {err:e} > {tolerance:e}");
+}
+
+fn check_index(golden: &Golden, name: &str, got: &Tensor) {
+    let want = golden.i64(name).data;
+    let got = Vec::<i64>::try_from(got.flatten(0, -1)).unwrap();
+    let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+    eprintln!("{name}: {differ} of {} indices differ", want.len());
+    assert_eq!(differ, 0, "{name}");
+}
+
+/// `(B, N)` flat pixel lists from an int64 golden tensor.
+fn pixel_lists(golden: &Golden, name: &str) -> Vec<Vec<i64>> {
+    let t = golden.i64(name);
+    t.data.chunks(t.shape[1]).map(<[i64]>::to_vec).collect()
+}
+
+/// `(B, C, S, S)` → `(B, S², C)` point features in row-major order.
+fn points_of(image: &Tensor) -> Tensor {
+    image.flatten(2, 3).transpose(1, 2)
+}
+
+/// `(B, S², C)` → `(B, C, S, S)`.
+fn image_of(points: &Tensor, size: i64) -> Tensor {
+    points.transpose(1, 2).reshape([points.size()[0], -1, size, size])
+}
+
+#[test]
+fn weights_load_one_to_one_with_the_reference_names_and_counts() {
+    let golden = Golden::load("tiny_model.safetensors");
+    let net = Net::new(&config(&golden), Device::Cpu, 0).unwrap();
+    let ckpt = checkpoint::read(&infty_golden::golden_dir().join("tiny_model.safetensors")).unwrap();
+    let mut mine: Vec<String> = net.vs.variables().into_keys().collect();
+    mine.sort();
+    let theirs: Vec<String> = ckpt.tensors.keys().cloned().collect();
+    assert_eq!(mine, theirs);
+    for part in ["decoder", "encoder"] {
+        let count: i64 = net
+            .vs
+            .variables()
+            .iter()
+            .filter(|(name, _)| name.starts_with(part) && !name.ends_with("uno_coords"))
+            .map(|(_, t)| t.numel() as i64)
+            .sum();
+        assert_eq!(
+            Some(count),
+            golden.manifest()["files"]["tiny_model.safetensors"]["n_params"][part].as_i64()
+        );
+    }
+}
+
+#[test]
+fn sparse_forward_matches_every_intermediate() {
+    let (net, g) = net();
+    let layout = Layout::sparse(net.cfg.img_size, pixel_lists(&g, "sample_lst"), Device::Cpu);
+    let mut trace = Trace::on();
+    let out = tch::no_grad(|| {
+        net.decoder.forward(
+            &tensor(&g, "sparse_x"),
+            &tensor(&g, "t"),
+            &tensor(&g, "z"),
+            &layout,
+            false,
+            &mut trace,
+        )
+    });
+    check(&g, "sparse_out", &out);
+    for name in
+        ["time_sinusoidal", "time_emb", "norm", "block0_out", "down_last_out", "knn_grid", "uno_out", "up_in"]
+    {
+        check(&g, &format!("dbg_sparse_{name}"), trace.get(name).unwrap());
+    }
+    check(&g, "dbg_sparse_up_last_out", trace.get("up_last_out").unwrap());
+    check(&g, "dbg_sparse_knn_dist2", trace.get("knn_dist2").unwrap());
+    check_index(&g, "dbg_sparse_knn_idx", trace.get("knn_idx").unwrap());
+    // The training loss of the reference step: per-item MSE against T(ξ).
+    let loss =
+        (tensor(&g, "train_target") - &out).square().mean_dim([1i64, 2].as_slice(), false, Kind::Float);
+    check(&g, "train_loss", &loss);
+}
+
+#[test]
+fn dense_forward_matches_at_the_training_size_with_intermediates() {
+    let (net, g) = net();
+    let s = net.cfg.img_size;
+    let layout = Layout::dense(2, s, Device::Cpu);
+    let mut trace = Trace::on();
+    let x = points_of(&tensor(&g, "dense_x"));
+    let out = tch::no_grad(|| {
+        net.decoder.forward(&x, &tensor(&g, "t"), &tensor(&g, "z"), &layout, false, &mut trace)
+    });
+    check(&g, "dense_out", &image_of(&out, s));
+    check(&g, "dbg_dense_norm", &image_of(trace.get("norm").unwrap(), s));
+    for name in ["block0_out", "up_in"] {
+        check(&g, &format!("dbg_dense_{name}"), &image_of(trace.get(name).unwrap(), s));
+    }
+    for name in ["knn_grid", "uno_out", "knn_dist2"] {
+        check(&g, &format!("dbg_dense_{name}"), trace.get(name).unwrap());
+    }
+    check_index(&g, "dbg_dense_knn_idx", trace.get("knn_idx").unwrap());
+}
+
+#[test]
+fn dense_forward_matches_at_other_resolutions() {
+    let (net, g) = net();
+    for (prefix, size) in [("dense2x", 64), ("densehalf", 16), ("dense1p5x", 48)] {
+        let layout = Layout::dense(2, size, Device::Cpu);
+        let mut trace = Trace::on();
+        let x = points_of(&tensor(&g, &format!("{prefix}_x")));
+        let out = tch::no_grad(|| {
+            net.decoder.forward(&x, &tensor(&g, "t"), &tensor(&g, "z"), &layout, false, &mut trace)
+        });
+        check(&g, &format!("{prefix}_out"), &image_of(&out, size));
+        if prefix == "dense2x" {
+            check(&g, "dbg_dense2x_norm", &image_of(trace.get("norm").unwrap(), size));
+            check(&g, "dbg_dense2x_knn_grid", trace.get("knn_grid").unwrap());
+            check_index(&g, "dbg_dense2x_knn_idx", trace.get("knn_idx").unwrap());
+        }
+    }
+}
+
+#[test]
+fn dense_forward_equals_the_sparse_forward_with_every_pixel() {
+    let (net, g) = net();
+    let s = net.cfg.img_size;
+    let x = points_of(&tensor(&g, "dense_x"));
+    let (t, z) = (tensor(&g, "t"), tensor(&g, "z"));
+    let dense = net.denoise(&x, &t, &z, &Layout::dense(2, s, Device::Cpu));
+    // All pixels, listed in a shuffled order: the output follows the list.
+    let order: Vec<i64> = (0..s * s).map(|i| (i * 389) % (s * s)).collect();
+    let sparse_x = x.index_select(1, &Tensor::from_slice(&order));
+    let layout = Layout::sparse(s, vec![order.clone(); 2], Device::Cpu);
+    let sparse = net.denoise(&sparse_x, &t, &z, &layout);
+    let err = (sparse - dense.index_select(1, &Tensor::from_slice(&order))).abs().max().double_value(&[]);
+    assert!(err < 2e-6, "dense vs sparse with all pixels: {err:e}");
+}
+
+#[test]
+fn encoder_matches_on_the_full_image_and_a_sparse_subset() {
+    let (net, g) = net();
+    let s = net.cfg.img_size;
+    let mut trace = Trace::on();
+    let full = Layout::dense(2, s, Device::Cpu);
+    let z = tch::no_grad(|| net.encoder.forward(&points_of(&tensor(&g, "enc_x")), &full, false, &mut trace));
+    check(&g, "enc_z", &z);
+    for name in ["norm", "block0_out", "knn_grid", "uno_out"] {
+        check(&g, &format!("dbg_enc_{name}"), trace.get(name).unwrap());
+    }
+    let mut trace = Trace::on();
+    let subset = Layout::sparse(s, pixel_lists(&g, "enc_sparse_lst"), Device::Cpu);
+    let z = tch::no_grad(|| net.encoder.forward(&tensor(&g, "enc_sparse_x"), &subset, false, &mut trace));
+    check(&g, "enc_sparse_z", &z);
+    for name in ["norm", "block0_out", "knn_grid"] {
+        check(&g, &format!("dbg_enc_sparse_{name}"), trace.get(name).unwrap());
+    }
+    check_index(&g, "dbg_enc_sparse_knn_idx", trace.get("knn_idx").unwrap());
+}
