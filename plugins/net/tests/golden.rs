@@ -192,3 +192,51 @@ fn encoder_matches_on_the_full_image_and_a_sparse_subset() {
     }
     check_index(&g, "dbg_enc_sparse_knn_idx", trace.get("knn_idx").unwrap());
 }
+
+/// The 10-step DDIM run of `tiny_ddim.safetensors` through the network and the DDIM
+/// sampler: teacher-forced (ε̂ from each stored x) and free-running from x_T.
+#[test]
+fn ddim_trajectory_matches_step_by_step() {
+    use infty_samplers::Ddim;
+    use infty_sdk::sampler::new_sampler_box;
+    use infty_sdk::{Sampler, SamplerState};
+
+    let (net, _) = net();
+    let g = Golden::load("tiny_ddim.safetensors");
+    let s = net.cfg.img_size;
+    let ddim = new_sampler_box::<Ddim>(&Ddim::spec().resolve([("steps", "10")]).unwrap()).unwrap();
+    let (xs, z) = (tensor(&g, "x"), tensor(&g, "z"));
+    let eps_of = |x: &Tensor, t: f32| {
+        let t = Tensor::from_slice(&[t, t]);
+        image_of(&net.denoise(&points_of(x), &t, &z, &Layout::dense(2, s, Device::Cpu)), s)
+    };
+    let step = |call: usize, x: &Tensor, eps: &Tensor| {
+        let mut state = SamplerState { x: Vec::<f32>::try_from(x.flatten(0, -1)).unwrap().into(), ..Default::default() };
+        let eps = Vec::<f32>::try_from(eps.flatten(0, -1)).unwrap();
+        let mut x0 = vec![0.0; eps.len()];
+        let step = ddim.steps()[call];
+        ddim.step(step, &mut state, eps.as_slice().into(), (&[][..]).into(), x0.as_mut_slice().into()).unwrap();
+        (Tensor::from_slice(&state.x).view_as(x), Tensor::from_slice(&x0).view_as(x))
+    };
+    let max_err = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+    let mut free = xs.get(0);
+    for call in 0..10 {
+        let t = ddim.steps()[call].model_t;
+        // Teacher-forced: ε̂ 2e-5; x[1] 1e-2, later x 2e-5; x̂0 5e-2 at step 0, then 1e-4.
+        let eps = eps_of(&xs.get(call as i64), t);
+        let eps_err = max_err(&eps, &tensor(&g, "eps").get(call as i64));
+        let (next, x0) = step(call, &xs.get(call as i64), &eps);
+        let x_err = max_err(&next, &xs.get(call as i64 + 1));
+        let x0_err = max_err(&x0, &tensor(&g, "pred_x0").get(call as i64));
+        // Free-running from x_T: 3e-2 on every x.
+        let (next_free, _) = step(call, &free, &eps_of(&free, t));
+        free = next_free;
+        let free_err = max_err(&free, &xs.get(call as i64 + 1));
+        eprintln!("step {call}: eps {eps_err:.1e} x {x_err:.1e} x0 {x0_err:.1e} free-running x {free_err:.1e}");
+        assert!(eps_err <= 2e-5);
+        assert!(x_err <= if call == 0 { 1e-2 } else { 2e-5 });
+        assert!(x0_err <= if call == 0 { 5e-2 } else { 1e-4 });
+        assert!(free_err <= 3e-2);
+    }
+    assert!(max_err(&free, &tensor(&g, "final")) <= 3e-2);
+}
