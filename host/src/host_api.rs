@@ -8,7 +8,7 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RResult, RSlice, RStr, Tuple2};
 use infty_sdk::guard::guard;
 use infty_sdk::host::{HostApi, HostRef, NoiseRequest};
-use infty_sdk::{FieldMut, ItemKind, OperatorBox, Params, PluginError, SamplerBox};
+use infty_sdk::{FieldMut, ItemKind, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
 
 use crate::error::Error;
 use crate::registry::{ItemRef, Registry};
@@ -23,7 +23,7 @@ pub fn install(registry: &'static Registry) {
 /// The table handed to every plugin at load time.
 pub fn host_ref() -> HostRef {
     static HOST: OnceLock<HostRef> = OnceLock::new();
-    *HOST.get_or_init(|| HostApi { new_operator, new_sampler, noise }.leak_into_prefix())
+    *HOST.get_or_init(|| HostApi { new_operator, new_sampler, noise, new_model }.leak_into_prefix())
 }
 
 /// A host error as the one error type that crosses the boundary.
@@ -88,6 +88,16 @@ extern "C" fn new_sampler(
     guard(|| {
         let (item, params) = resolve(registry()?, name.as_str(), ItemKind::Sampler, params)?;
         item.new_sampler(&params).map_err(to_plugin_error)
+    })
+}
+
+extern "C" fn new_model(
+    name: RStr<'_>,
+    params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+) -> RResult<ModelBox, PluginError> {
+    guard(|| {
+        let (item, params) = resolve(registry()?, name.as_str(), ItemKind::Model, params)?;
+        item.new_model(&params).map_err(to_plugin_error)
     })
 }
 

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use infty_sdk::{
-    ItemKind, ItemSpec, Manifest, OperatorBox, Params, PluginError, PluginRef, SamplerBox, SDK_VERSION,
+    ItemKind, ItemSpec, Manifest, ModelBox, OperatorBox, Params, PluginError, PluginRef, SamplerBox,
+    SDK_VERSION,
 };
 
 use crate::error::{Error, Result};
@@ -58,6 +59,14 @@ impl ItemRef<'_> {
             self.error(PluginError::unsupported("this plugin was built before samplers existed; rebuild it"))
         })?;
         new_sampler(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
+    }
+
+    /// Builds a model instance with checked parameters.
+    pub fn new_model(&self, params: &Params) -> Result<ModelBox> {
+        let new_model = self.plugin.module.new_model().ok_or_else(|| {
+            self.error(PluginError::unsupported("this plugin was built before models existed; rebuild it"))
+        })?;
+        new_model(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
     }
 }
 

@@ -4,5 +4,7 @@
 fn main() {
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+        // For loading libtorch_cuda.so on demand (see src/device.rs).
+        println!("cargo:rustc-env=INFTY_LIBTORCH_LIB={lib}");
     }
 }

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use abi_stable::std_types::{RResult, RSlice, RStr, Tuple2};
 use abi_stable::StableAbi;
 
-use crate::{FieldMut, OperatorBox, PluginError, SamplerBox};
+use crate::{FieldMut, ModelBox, OperatorBox, PluginError, SamplerBox};
 
 /// The host's table of services. Append-only, like the plugin root module.
 #[repr(C)]
@@ -37,6 +37,11 @@ pub struct HostApi {
     ) -> RResult<SamplerBox, PluginError>,
     /// Fills a field with coordinate-keyed noise (see [`NoiseRequest`]).
     pub noise: extern "C" fn(NoiseRequest, FieldMut<'_>) -> RResult<(), PluginError>,
+    /// Builds model `name` (or `plugin-id/name`) from `(parameter, text)` pairs.
+    pub new_model: extern "C" fn(
+        name: RStr<'_>,
+        params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+    ) -> RResult<ModelBox, PluginError>,
 }
 
 /// Which noise to generate: white Gaussian noise keyed by `seed`, `stream` and the
@@ -89,6 +94,14 @@ pub fn sampler(name: &str, params: &[(&str, &str)]) -> Result<SamplerBox, Plugin
     let new_sampler =
         host.new_sampler().ok_or_else(|| PluginError::unsupported("this infty host has no samplers"))?;
     new_sampler(name.into(), pairs(params).as_slice().into()).into_result()
+}
+
+/// Builds an installed model by name, e.g. `model("net", &[("checkpoint", "m.safetensors")])`.
+pub fn model(name: &str, params: &[(&str, &str)]) -> Result<ModelBox, PluginError> {
+    let host = host(&format!("build '{name}'"))?;
+    let new_model =
+        host.new_model().ok_or_else(|| PluginError::unsupported("this infty host has no models"))?;
+    new_model(name.into(), pairs(params).as_slice().into()).into_result()
 }
 
 /// Fills `field` with the host's coordinate-keyed noise.

@@ -52,6 +52,7 @@ mod error;
 mod field;
 pub mod guard;
 pub mod host;
+pub mod model;
 pub mod noise;
 mod operator;
 mod params;
@@ -64,6 +65,7 @@ pub mod testing;
 
 pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
+pub use model::{Model, ModelBox, ModelInfo, ModelInput, Points, TrainBatch, TrainStats};
 pub use operator::{new_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO, ThreadingMode};
 pub use params::{Param, Params};
 pub use plugin::{Manifest, PluginModule, PluginRef};

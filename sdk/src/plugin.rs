@@ -3,7 +3,7 @@
 //! The root module is an abi_stable prefix type: fields are only ever appended.
 //! Fields after the last prefix field are optional, so a host probes for them and
 //! plugins built before they existed keep loading. Appended so far: `set_host`,
-//! `new_sampler`. Planned: one constructor each for the `Model` and `Task` kinds.
+//! `new_sampler`, `new_model`. Planned: a constructor for the `Task` kind.
 
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
@@ -12,7 +12,7 @@ use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use abi_stable::StableAbi;
 
 use crate::host::HostRef;
-use crate::{ItemSpec, OperatorBox, Params, PluginError, SamplerBox};
+use crate::{ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
 
 /// What a plugin is and what it provides.
 #[repr(C)]
@@ -44,6 +44,8 @@ pub struct PluginModule {
     pub set_host: extern "C" fn(HostRef),
     /// Builds the sampler called by its item name from checked parameters.
     pub new_sampler: extern "C" fn(RStr<'_>, &Params) -> RResult<SamplerBox, PluginError>,
+    /// Builds the model called by its item name from checked parameters.
+    pub new_model: extern "C" fn(RStr<'_>, &Params) -> RResult<ModelBox, PluginError>,
 }
 
 impl RootModule for PluginRef {
@@ -66,10 +68,11 @@ pub fn unknown_item(name: &str) -> PluginError {
 ///     version: env!("CARGO_PKG_VERSION"),
 ///     operators: [Passthrough],
 ///     samplers: [MySampler],
+///     models: [MyModel],
 /// }
 /// ```
 ///
-/// Both lists are optional.
+/// Every list is optional.
 ///
 /// Every entry point runs inside [`guard`](crate::guard::guard), so a panicking
 /// plugin returns an error to the host instead of ending the process.
@@ -80,6 +83,7 @@ macro_rules! export_plugin {
         version: $version:expr
         $(, operators: [$($op:ty),* $(,)?])?
         $(, samplers: [$($sampler:ty),* $(,)?])?
+        $(, models: [$($model:ty),* $(,)?])?
         $(,)?
     ) => {
         #[doc(hidden)]
@@ -97,6 +101,7 @@ macro_rules! export_plugin {
                         items: RVec::from(vec![
                             $($(<$op as $crate::Operator>::spec(),)*)?
                             $($(<$sampler as $crate::Sampler>::spec(),)*)?
+                            $($(<$model as $crate::Model>::spec(),)*)?
                         ]),
                     })
                 })
@@ -130,9 +135,29 @@ macro_rules! export_plugin {
                 })
             }
 
+            extern "C" fn new_model(
+                name: RStr<'_>,
+                params: &$crate::Params,
+            ) -> RResult<$crate::ModelBox, $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    $($(
+                        if <$model as $crate::Model>::spec().name == name.as_str() {
+                            return $crate::model::new_model_box::<$model>(params);
+                        }
+                    )*)?
+                    Err($crate::plugin::unknown_item(name.as_str()))
+                })
+            }
+
             fn root_module() -> $crate::PluginRef {
-                $crate::PluginModule { manifest, new_operator, set_host: $crate::host::set_host, new_sampler }
-                    .leak_into_prefix()
+                $crate::PluginModule {
+                    manifest,
+                    new_operator,
+                    set_host: $crate::host::set_host,
+                    new_sampler,
+                    new_model,
+                }
+                .leak_into_prefix()
             }
 
             extern "C" fn erased_root_module() -> abi_stable::library::RootModuleResult {

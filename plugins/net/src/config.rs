@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct NetConfig {
     /// Side S of the square training crops; kernels and σ are in pixels at this size.
     pub img_size: i64,
-    /// Image channels.
+    /// Image channels (3 when a config leaves it out, as the reference's do).
+    #[serde(default = "three")]
     pub channels: i64,
     /// Width of the sparse blocks.
     pub nf: i64,
@@ -61,6 +62,9 @@ pub struct NetConfig {
     pub diffusion_steps: i64,
 }
 
+fn three() -> i64 {
+    3
+}
 fn reference_default() -> bool {
     true
 }

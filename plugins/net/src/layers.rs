@@ -5,15 +5,34 @@ use std::collections::BTreeMap;
 
 use tch::{nn, Kind, Tensor};
 
+/// PyTorch's default initialisation of Linear and Conv layers (kaiming_uniform with
+/// a = √5, and the bias alike): U(±1/√fan_in) (reference-spec §4.7).
+fn torch_default(fan_in: i64) -> nn::Init {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    nn::Init::Uniform { lo: -bound, up: bound }
+}
+
 /// `nn.Linear` applied to the last dimension.
 pub fn linear(p: nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
-    nn::linear(p, inputs, outputs, Default::default())
+    let init = torch_default(inputs);
+    nn::linear(p, inputs, outputs, nn::LinearConfig { ws_init: init, bs_init: Some(init), bias: true })
 }
 
 /// `nn.Conv2d(inputs, outputs, k, stride, padding = k/2)`.
 pub fn conv2d(p: nn::Path, inputs: i64, outputs: i64, k: i64, stride: i64) -> nn::Conv2D {
-    let config = nn::ConvConfig { stride, padding: k / 2, ..Default::default() };
+    let init = torch_default(inputs * k * k);
+    let config =
+        nn::ConvConfig { stride, padding: k / 2, ws_init: init, bs_init: init, ..Default::default() };
     nn::conv2d(p, inputs, outputs, k, config)
+}
+
+/// `nn.ConvTranspose2d(inputs, outputs, 4, stride 2, padding 1)`; PyTorch takes fan_in
+/// from the weight's second dimension, `outputs`.
+pub fn conv_transpose2d(p: nn::Path, inputs: i64, outputs: i64) -> nn::ConvTranspose2D {
+    let init = torch_default(outputs * 16);
+    let config =
+        nn::ConvTransposeConfig { stride: 2, padding: 1, ws_init: init, bs_init: init, ..Default::default() };
+    nn::conv_transpose2d(p, inputs, outputs, 4, config)
 }
 
 /// The exact (erf) GELU of `nn.GELU()`.

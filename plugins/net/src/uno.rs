@@ -5,7 +5,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::config::NetConfig;
-use crate::layers::{conv2d, gelu, linear, ChannelNorm};
+use crate::layers::{conv2d, conv_transpose2d, gelu, linear, ChannelNorm};
 
 /// `ConvBlock(nin, nout)`: LN → GELU → conv3×3, LN, time scale/shift, latent scale,
 /// GELU → dropout → conv3×3, plus a 1×1 residual projection when widths differ.
@@ -192,8 +192,7 @@ impl Uno {
                 let up = if last {
                     Resample::Conv(conv2d(&p / "ups" / ind / 1, dout, din, 3, 1))
                 } else {
-                    let config = nn::ConvTransposeConfig { stride: 2, padding: 1, ..Default::default() };
-                    Resample::Up(nn::conv_transpose2d(&p / "ups" / ind / 1, dout, din, 4, config))
+                    Resample::Up(conv_transpose2d(&p / "ups" / ind / 1, dout, din))
                 };
                 ups.push((level, up));
                 res = if last { res } else { res * 2 };

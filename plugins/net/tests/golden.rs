@@ -211,11 +211,13 @@ fn ddim_trajectory_matches_step_by_step() {
         image_of(&net.denoise(&points_of(x), &t, &z, &Layout::dense(2, s, Device::Cpu)), s)
     };
     let step = |call: usize, x: &Tensor, eps: &Tensor| {
-        let mut state = SamplerState { x: Vec::<f32>::try_from(x.flatten(0, -1)).unwrap().into(), ..Default::default() };
+        let mut state =
+            SamplerState { x: Vec::<f32>::try_from(x.flatten(0, -1)).unwrap().into(), ..Default::default() };
         let eps = Vec::<f32>::try_from(eps.flatten(0, -1)).unwrap();
         let mut x0 = vec![0.0; eps.len()];
         let step = ddim.steps()[call];
-        ddim.step(step, &mut state, eps.as_slice().into(), (&[][..]).into(), x0.as_mut_slice().into()).unwrap();
+        ddim.step(step, &mut state, eps.as_slice().into(), (&[][..]).into(), x0.as_mut_slice().into())
+            .unwrap();
         (Tensor::from_slice(&state.x).view_as(x), Tensor::from_slice(&x0).view_as(x))
     };
     let max_err = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
@@ -232,11 +234,32 @@ fn ddim_trajectory_matches_step_by_step() {
         let (next_free, _) = step(call, &free, &eps_of(&free, t));
         free = next_free;
         let free_err = max_err(&free, &xs.get(call as i64 + 1));
-        eprintln!("step {call}: eps {eps_err:.1e} x {x_err:.1e} x0 {x0_err:.1e} free-running x {free_err:.1e}");
+        eprintln!(
+            "step {call}: eps {eps_err:.1e} x {x_err:.1e} x0 {x0_err:.1e} free-running x {free_err:.1e}"
+        );
         assert!(eps_err <= 2e-5);
         assert!(x_err <= if call == 0 { 1e-2 } else { 2e-5 });
         assert!(x0_err <= if call == 0 { 5e-2 } else { 1e-4 });
         assert!(free_err <= 3e-2);
     }
     assert!(max_err(&free, &tensor(&g, "final")) <= 3e-2);
+}
+
+/// Parameter counts of the reference configs (reference-spec §4.7), frozen normalising
+/// kernels and the encoder's unused time layers included, buffers not.
+#[test]
+fn presets_have_the_reference_parameter_counts() {
+    for (cfg, decoder, encoder) in
+        [(NetConfig::ffhq128(), 43_591_796, 16_573_041), (NetConfig::ffhq256(), 321_513_332, 122_028_721)]
+    {
+        let net = Net::new(&cfg, Device::Cpu, 0).unwrap();
+        let count = |part: &str| -> i64 {
+            let vars = net.vs.variables();
+            vars.iter()
+                .filter(|(n, _)| n.starts_with(part) && !n.ends_with("uno_coords"))
+                .map(|(_, t)| t.numel() as i64)
+                .sum()
+        };
+        assert_eq!((count("decoder."), count("encoder.")), (decoder, encoder), "img_size {}", cfg.img_size);
+    }
 }

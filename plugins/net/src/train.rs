@@ -1,0 +1,176 @@
+//! Training state and one optimisation step (reference-spec §3.3 steps 5–9): MSE on
+//! the mollified noise at the sampled points, Adam (β 0.9/0.99, no weight decay),
+//! gradient clipping at 1.0 separately for decoder and encoder, and an EMA of the
+//! decoder every 10 steps, initialised as a copy (spec §8.1 #3).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+use crate::checkpoint::Checkpoint;
+use crate::layers::Trace;
+use crate::sparse::Layout;
+use crate::Net;
+
+/// Optimiser settings, recorded in checkpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hyper {
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Adam's β₁ and β₂.
+    pub betas: (f64, f64),
+    /// Adam's ε.
+    pub eps: f64,
+    /// Gradient-norm clip, per network.
+    pub grad_clip: f64,
+    /// EMA decay of the decoder.
+    pub ema_decay: f64,
+    /// Steps between EMA updates.
+    pub ema_every: u64,
+    /// Seed of the per-step dropout randomness.
+    pub seed: i64,
+}
+
+/// What a checkpoint's `train_state` metadata holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Steps taken.
+    pub step: u64,
+    /// The optimiser settings.
+    pub hyper: Hyper,
+}
+
+/// Adam moments of every trainable weight and the decoder's EMA.
+pub struct Trainer {
+    /// Steps taken and settings.
+    pub state: TrainState,
+    moments: BTreeMap<String, (Tensor, Tensor)>,
+    ema: BTreeMap<String, Tensor>,
+}
+
+/// Weights that train, by name, in a stable order.
+fn trainable(net: &Net) -> BTreeMap<String, Tensor> {
+    net.vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect()
+}
+
+impl Trainer {
+    /// Fresh state: zero moments, EMA a copy of the decoder.
+    pub fn new(net: &Net, hyper: Hyper) -> Self {
+        let moments =
+            trainable(net).into_iter().map(|(name, t)| (name, (t.zeros_like(), t.zeros_like()))).collect();
+        // Every decoder tensor, frozen ones too, so `ema.*` loads as a whole decoder.
+        let ema = net
+            .vs
+            .variables()
+            .into_iter()
+            .filter_map(|(name, t)| Some((name.strip_prefix("decoder.")?.to_string(), t.detach().copy())))
+            .collect();
+        Self { state: TrainState { step: 0, hyper }, moments, ema }
+    }
+
+    /// Continues from a checkpoint's `optim.*`, `ema.*` and `train_state`, where present.
+    pub fn restore(&mut self, ckpt: &Checkpoint, state: TrainState) {
+        let device = self.moments.values().next().map(|m| m.0.device());
+        let load = |name: &str, into: &mut Tensor| {
+            if let (Some(t), Some(device)) = (ckpt.tensors.get(name), device) {
+                if t.size() == into.size() {
+                    *into = t.to_device(device);
+                }
+            }
+        };
+        for (name, (m, v)) in self.moments.iter_mut() {
+            load(&format!("optim.m.{name}"), m);
+            load(&format!("optim.v.{name}"), v);
+        }
+        for (name, e) in self.ema.iter_mut() {
+            load(&format!("ema.{name}"), e);
+        }
+        self.state = state;
+    }
+
+    /// The tensors a checkpoint stores for training: `ema.*`, `optim.m.*`, `optim.v.*`.
+    pub fn tensors(&self) -> Vec<(String, Tensor)> {
+        let ema = self.ema.iter().map(|(name, t)| (format!("ema.{name}"), t.shallow_clone()));
+        let moments = self.moments.iter().flat_map(|(name, (m, v))| {
+            [(format!("optim.m.{name}"), m.shallow_clone()), (format!("optim.v.{name}"), v.shallow_clone())]
+        });
+        ema.chain(moments).collect()
+    }
+
+    /// One step: forward with dropout, MSE against `target`, backward, clip, Adam, EMA.
+    /// Returns the loss before the update.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        net: &Net,
+        x: &Tensor,
+        t: &Tensor,
+        target: &Tensor,
+        layout: &Layout,
+        encoder_x: &Tensor,
+        encoder_layout: &Layout,
+    ) -> f64 {
+        let hyper = self.state.hyper.clone();
+        // Dropout draws from a stream keyed by (seed, step), so a resumed run repeats it.
+        tch::manual_seed(hyper.seed.wrapping_mul(1_000_003).wrapping_add(self.state.step as i64));
+        let weights = trainable(net);
+        for w in weights.values() {
+            let mut grad = w.grad();
+            if grad.defined() {
+                let _ = grad.zero_();
+            }
+        }
+        let z = net.encoder.forward(encoder_x, encoder_layout, true, &mut Trace::off());
+        let out = net.decoder.forward(x, t, &z, layout, true, &mut Trace::off());
+        let loss = (out - target).square().mean(Kind::Float);
+        loss.backward();
+        for part in ["decoder.", "encoder."] {
+            clip_grad_norm(
+                weights.iter().filter(|(n, _)| n.starts_with(part)).map(|(_, w)| w),
+                hyper.grad_clip,
+            );
+        }
+        self.state.step += 1;
+        let step = self.state.step as i32;
+        let (b1, b2) = hyper.betas;
+        let (correction1, correction2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
+        tch::no_grad(|| {
+            for (name, w) in &weights {
+                let grad = w.grad();
+                if !grad.defined() {
+                    continue;
+                }
+                let (m, v) = self.moments.get_mut(name).expect("moments exist for every trainable weight");
+                // torch.optim.Adam: p -= lr/c1 · m / (√v/√c2 + ε).
+                *m = &*m * b1 + &grad * (1.0 - b1);
+                *v = &*v * b2 + grad.square() * (1.0 - b2);
+                let denom = v.sqrt() / correction2.sqrt() + hyper.eps;
+                let _ = w.shallow_clone().g_sub_(&(&*m / denom * (hyper.learning_rate / correction1)));
+            }
+            if self.state.step % hyper.ema_every == 0 {
+                for (name, e) in self.ema.iter_mut() {
+                    if let Some(w) = weights.get(&format!("decoder.{name}")) {
+                        *e = &*e * hyper.ema_decay + w * (1.0 - hyper.ema_decay);
+                    }
+                }
+            }
+        });
+        loss.double_value(&[])
+    }
+}
+
+/// `torch.nn.utils.clip_grad_norm_`: scales the gradients so their joint L2 norm is at
+/// most `max_norm`.
+fn clip_grad_norm<'a>(weights: impl Iterator<Item = &'a Tensor>, max_norm: f64) {
+    let grads: Vec<Tensor> = weights.map(Tensor::grad).filter(Tensor::defined).collect();
+    let total: f64 = grads.iter().map(|g| g.square().sum(Kind::Float).double_value(&[])).sum::<f64>().sqrt();
+    let scale = max_norm / (total + 1e-6);
+    if scale < 1.0 {
+        tch::no_grad(|| {
+            for g in &grads {
+                let _ = g.shallow_clone().g_mul_scalar_(scale);
+            }
+        });
+    }
+}

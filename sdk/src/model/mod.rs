@@ -1,0 +1,177 @@
+//! The `Model` kind: a learned operator on fields (the ∞-Diff network). A model
+//! denoises (x_t at a set of points, t, z, optional guide → mollified ε̂), encodes (a
+//! clean image at a set of points → z), gives the vector-Jacobian product of denoise
+//! with respect to x_t (reconstruction guidance), takes training steps and saves itself.
+//!
+//! Every buffer is channel-major per item: `x[(b·C + c)·N + i]` is channel `c` of point
+//! `i` of item `b`, where the points are [`Points`]: every pixel of a square raster in
+//! row-major order, or a chosen list per item. The SDK checks every length, point and
+//! timestep before the model runs (see [`ModelBox`]), so a model only sees consistent
+//! calls.
+
+mod ffi;
+
+pub use ffi::{new_model_box, ModelBox, ModelFfi, ModelFfi_TO};
+
+use abi_stable::std_types::{RSlice, RString};
+use abi_stable::StableAbi;
+
+use crate::{ItemKind, ItemSpec, Params, PluginError, Point};
+
+/// What a model is: its shapes and the diffusion it was trained with.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    /// Image channels of x_t and ε̂.
+    pub channels: u32,
+    /// Channels of the guide field the decoder also reads (0: none).
+    pub guide_channels: u32,
+    /// Size of the latent z.
+    pub z_dim: u32,
+    /// Side of the square crops it was trained on; σ is in pixels at this size.
+    pub train_size: u32,
+    /// σ of the mollifier T in pixels at `train_size`.
+    pub mollifier_sigma: f64,
+    /// The training noise schedule, e.g. `cosine`.
+    pub noise_schedule: RString,
+    /// Diffusion steps of the training schedule; timesteps lie in `[0, steps)`.
+    pub diffusion_steps: u32,
+    /// Training steps taken so far.
+    pub train_step: u64,
+    /// Where it runs, e.g. `cpu` or `cuda:0`.
+    pub device: RString,
+    /// The full configuration as JSON.
+    pub config_json: RString,
+}
+
+/// Where a batch is evaluated: every pixel of `batch` square rasters of side `size`
+/// (`points` empty), or `points.len() / batch` chosen pixels per item.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct Points<'a> {
+    /// Side of the square raster the points lie on.
+    pub size: u32,
+    /// Items in the batch.
+    pub batch: u32,
+    /// The chosen pixels, item by item; empty for every pixel.
+    pub points: RSlice<'a, Point>,
+}
+
+impl<'a> Points<'a> {
+    /// Every pixel of `batch` rasters of side `size`.
+    pub fn dense(size: u32, batch: u32) -> Self {
+        Self { size, batch, points: RSlice::default() }
+    }
+
+    /// `points.len() / batch` chosen pixels per item.
+    pub fn sparse(size: u32, batch: u32, points: &'a [Point]) -> Self {
+        Self { size, batch, points: points.into() }
+    }
+
+    /// Points per item.
+    pub fn per_item(&self) -> usize {
+        if self.points.is_empty() {
+            self.size as usize * self.size as usize
+        } else {
+            self.points.len() / self.batch.max(1) as usize
+        }
+    }
+
+    /// Samples in a buffer of `channels` per point for the whole batch.
+    pub fn len(&self, channels: u32) -> usize {
+        self.batch as usize * channels as usize * self.per_item()
+    }
+
+    /// Whether the batch holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.batch == 0 || self.size == 0
+    }
+}
+
+/// One denoising call: x_t, the timesteps, the latents and any guide at the points.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct ModelInput<'a> {
+    /// Where the samples are.
+    pub at: Points<'a>,
+    /// x_t, `batch × channels × N`.
+    pub x: RSlice<'a, f32>,
+    /// The guide field, `batch × guide_channels × N`; empty when the model has none.
+    pub guide: RSlice<'a, f32>,
+    /// The original training timestep of each item, `batch` values in `[0, steps)`.
+    pub t: RSlice<'a, f32>,
+    /// The latents, `batch × z_dim`.
+    pub z: RSlice<'a, f32>,
+}
+
+/// One training step's data (reference-spec §3.3): x_t and the target Tξ at the
+/// sampled points, and the clean image at an independent set of points for the encoder.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct TrainBatch<'a> {
+    /// x_t (and guide) at the points and t; `z` is ignored: the encoder computes it.
+    pub input: ModelInput<'a>,
+    /// The target Tξ at the same points, `batch × channels × N`.
+    pub target: RSlice<'a, f32>,
+    /// The encoder's points.
+    pub encoder_at: Points<'a>,
+    /// The clean image at the encoder's points, `batch × channels × N_enc`.
+    pub encoder_x: RSlice<'a, f32>,
+}
+
+/// What a training step reports.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
+pub struct TrainStats {
+    /// The batch's mean squared error before the update.
+    pub loss: f64,
+    /// Training steps taken, this one included.
+    pub step: u64,
+}
+
+/// A learned model, written with plain Rust types. The SDK has checked every buffer
+/// length, point and timestep against [`Model::info`] before any method runs.
+pub trait Model: Send + Sync + Sized + 'static {
+    /// The declaration; build it with [`ItemSpec::model`].
+    fn spec() -> ItemSpec;
+
+    /// Builds the model (loads its checkpoint) from checked parameters.
+    fn new(params: &Params) -> Result<Self, PluginError>;
+
+    /// Its shapes and diffusion set-up.
+    fn info(&self) -> ModelInfo;
+
+    /// Writes the mollified ε̂ at the points into `eps` (`batch × channels × N`).
+    fn denoise(&self, input: &ModelInput<'_>, eps: &mut [f32]) -> Result<(), PluginError>;
+
+    /// Writes the latents of a clean image at the points into `z` (`batch × z_dim`).
+    fn encode(&self, at: &Points<'_>, x: &[f32], z: &mut [f32]) -> Result<(), PluginError>;
+
+    /// Writes ε̂ into `eps` and the vector-Jacobian product `(∂ε̂/∂x_t)ᵀ·cotangent` into
+    /// `grad` (both `batch × channels × N`).
+    fn denoise_vjp(
+        &self,
+        input: &ModelInput<'_>,
+        cotangent: &[f32],
+        eps: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), PluginError>;
+
+    /// One optimisation step on `batch`. Default: unsupported (inference-only models).
+    fn train_step(&self, batch: &TrainBatch<'_>) -> Result<TrainStats, PluginError> {
+        let _ = batch;
+        Err(PluginError::unsupported("this model cannot be trained"))
+    }
+
+    /// Saves the model (and any training state) to `path`.
+    fn save(&self, path: &str) -> Result<(), PluginError>;
+}
+
+impl ItemSpec {
+    /// A model named `name`.
+    pub fn model(name: &str, summary: &str) -> Self {
+        let mut spec = Self::operator(name, summary);
+        spec.kind = ItemKind::Model;
+        spec
+    }
+}
