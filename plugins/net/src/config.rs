@@ -85,73 +85,19 @@ fn thousand() -> i64 {
 pub const PRESETS: [&str; 3] = ["tiny", "ffhq128", "ffhq256"];
 
 impl NetConfig {
-    /// The reference's `ffhq_128` config (reference-spec §3.1).
-    pub fn ffhq128() -> Self {
-        Self {
-            img_size: 128,
-            channels: 3,
-            nf: 64,
-            time_emb_dim: 256,
-            num_conv_blocks: 3,
-            knn_neighbours: 3,
-            kernel_size: 7,
-            uno_res: 64,
-            uno_base_channels: 64,
-            uno_mults: vec![1, 2, 4, 8],
-            uno_blocks_per_level: vec![2, 2, 2, 2],
-            uno_attn_resolutions: vec![16, 8],
-            uno_dropout_from_resolution: 16,
-            uno_dropout: 0.1,
-            z_dim: 256,
-            guide_channels: 0,
-            reference_grid_sample: true,
-            layer_norm_eps: 1e-5,
-            mollifier_sigma: 1.0,
-            noise_schedule: cosine(),
-            diffusion_steps: 1000,
-        }
-    }
-
-    /// The reference's `ffhq_256` (also CelebA-HQ and Church 256) config.
-    pub fn ffhq256() -> Self {
-        Self {
-            img_size: 256,
-            uno_res: 128,
-            uno_base_channels: 128,
-            uno_mults: vec![1, 2, 4, 8, 8],
-            uno_blocks_per_level: vec![2, 2, 2, 2, 2],
-            z_dim: 1024,
-            ..Self::ffhq128()
-        }
-    }
-
-    /// A small network that trains on a CPU: 64² crops, a 32² grid U-Net of three levels.
-    /// New models use the corrected grid mapping.
-    pub fn tiny() -> Self {
-        Self {
-            img_size: 64,
-            nf: 32,
-            time_emb_dim: 128,
-            uno_res: 32,
-            uno_base_channels: 32,
-            uno_mults: vec![1, 2, 4],
-            uno_blocks_per_level: vec![1, 1, 1],
-            uno_attn_resolutions: vec![8],
-            uno_dropout: 0.0,
-            z_dim: 64,
-            reference_grid_sample: false,
-            ..Self::ffhq128()
-        }
-    }
-
-    /// A preset by name.
+    /// A preset by name: `tiny` (64² crops, a 32² grid U-Net of three levels, trains on
+    /// a CPU; corrected grid mapping), or the reference's `ffhq128` and `ffhq256`
+    /// (reference-spec §3.1). They live in `plugins/net/configs/*.json`, which the
+    /// reference-checkpoint converter reads too.
     pub fn preset(name: &str) -> Option<Self> {
-        match name {
-            "tiny" => Some(Self::tiny()),
-            "ffhq128" => Some(Self::ffhq128()),
-            "ffhq256" => Some(Self::ffhq256()),
-            _ => None,
-        }
+        let json = match name {
+            "tiny" => include_str!("../configs/tiny.json"),
+            "ffhq128" => include_str!("../configs/ffhq128.json"),
+            "ffhq256" => include_str!("../configs/ffhq256.json"),
+            _ => return None,
+        };
+        // The presets parse: `presets_are_valid` checks each.
+        serde_json::from_str(json).ok()
     }
 
     /// Checks the fields a network cannot be built from.
@@ -206,14 +152,14 @@ mod tests {
 
     #[test]
     fn kernel_sizes_at_other_resolutions_match_the_reference() {
-        let c = NetConfig::ffhq128();
+        let c = NetConfig::preset("ffhq128").unwrap();
         assert_eq!(c.kernel_size_at(128), 7);
         assert_eq!(c.kernel_size_at(256), 13);
         assert_eq!(c.kernel_size_at(512), 29);
         assert_eq!(c.kernel_size_at(64), 3);
         assert_eq!(c.kernel_size_at(32), 3);
         // tiny golden config: S = 32 → 64: 13, 16: 3, 48: 11 (manifest).
-        let tiny = NetConfig { img_size: 32, ..NetConfig::ffhq128() };
+        let tiny = NetConfig { img_size: 32, ..c };
         assert_eq!([tiny.kernel_size_at(64), tiny.kernel_size_at(16), tiny.kernel_size_at(48)], [13, 3, 11]);
     }
 
@@ -222,6 +168,6 @@ mod tests {
         for name in PRESETS {
             NetConfig::preset(name).unwrap().validate().unwrap();
         }
-        assert!(NetConfig { kernel_size: 6, ..NetConfig::tiny() }.validate().is_err());
+        assert!(NetConfig { kernel_size: 6, ..NetConfig::preset("tiny").unwrap() }.validate().is_err());
     }
 }

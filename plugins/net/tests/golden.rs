@@ -250,8 +250,9 @@ fn ddim_trajectory_matches_step_by_step() {
 #[test]
 fn presets_have_the_reference_parameter_counts() {
     for (cfg, decoder, encoder) in
-        [(NetConfig::ffhq128(), 43_591_796, 16_573_041), (NetConfig::ffhq256(), 321_513_332, 122_028_721)]
+        [("ffhq128", 43_591_796, 16_573_041), ("ffhq256", 321_513_332, 122_028_721)]
     {
+        let cfg = NetConfig::preset(cfg).unwrap();
         let net = Net::new(&cfg, Device::Cpu, 0).unwrap();
         let count = |part: &str| -> i64 {
             let vars = net.vs.variables();
