@@ -79,7 +79,12 @@ impl Layout {
     /// zero padding `k/2`, evaluated at the points only.
     pub fn depthwise(&self, h: &Tensor, weight: &Tensor) -> Tensor {
         let (c, k) = (h.size()[2], weight.size()[2]);
-        let out = self.scatter_grid(h).conv2d(weight, None::<Tensor>, [1, 1], [k / 2, k / 2], [1, 1], c);
+        let grid = self.scatter_grid(h);
+        let out = if k >= FFT_KERNEL {
+            fft_depthwise(&grid, weight)
+        } else {
+            grid.conv2d(weight, None::<Tensor>, [1, 1], [k / 2, k / 2], [1, 1], c)
+        };
         self.gather_grid(&out)
     }
 
@@ -107,6 +112,23 @@ impl Layout {
     }
 }
 
+/// Kernels this wide and wider (the resized kernels of a 2×–4× dense forward) are
+/// applied through the FFT: a 29×29 depthwise conv2d costs 841 taps per sample.
+const FFT_KERNEL: i64 = 15;
+
+/// `conv2d(x, weight, padding k/2, groups C)` computed as a product of spectra: the
+/// linear convolution with the flipped kernel, on a transform large enough that
+/// nothing wraps around, cropped to the input's size (zero padding, as conv2d).
+fn fft_depthwise(x: &Tensor, weight: &Tensor) -> Tensor {
+    let (h, w, k) = (x.size()[2], x.size()[3], weight.size()[2]);
+    let size = [h + k - 1, w + k - 1];
+    let kernel = weight.flip([2, 3]).squeeze_dim(1);
+    let spectrum = x.fft_rfft2(size.as_slice(), [-2i64, -1].as_slice(), "backward")
+        * kernel.fft_rfft2(size.as_slice(), [-2i64, -1].as_slice(), "backward");
+    let full = spectrum.fft_irfft2(size.as_slice(), [-2i64, -1].as_slice(), "backward");
+    full.narrow(2, k / 2, h).narrow(3, k / 2, w)
+}
+
 /// The depthwise kernel as a conv2d weight `(C, 1, k, k)` from the torchsparse layout
 /// `(k², 1, C)`: `W2d[c, 0, i_row, i_col] = kernel[i_col·k + i_row, 0, c]` (reference-spec §4.2).
 pub fn conv2d_weight(kernel: &Tensor) -> Tensor {
@@ -122,4 +144,21 @@ pub fn resized(weight: &Tensor, k: i64) -> Tensor {
         return weight.shallow_clone();
     }
     weight.upsample_bilinear2d([k, k], false, None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fft_path_equals_conv2d_for_wide_kernels() {
+        tch::manual_seed(1);
+        for (size, k) in [(40, 15), (64, 29), (33, 17)] {
+            let x = Tensor::randn([2, 5, size, size], (Kind::Float, Device::Cpu));
+            let w = Tensor::randn([5, 1, k, k], (Kind::Float, Device::Cpu)) / k as f64;
+            let direct = x.conv2d(&w, None::<Tensor>, [1, 1], [k / 2, k / 2], [1, 1], 5);
+            let err = (fft_depthwise(&x, &w) - &direct).abs().max().double_value(&[]);
+            assert!(err < 2e-5, "size {size} k {k}: {err:e}");
+        }
+    }
 }
