@@ -19,11 +19,15 @@ pub fn cuda_available() -> bool {
         if !Path::new("/proc/driver/nvidia").exists() && !Path::new("/dev/nvidiactl").exists() {
             return false;
         }
-        if let Some(dir) = option_env!("INFTY_LIBTORCH_LIB") {
+        // The libtorch this library was built with, else the loader's search path
+        // (LD_LIBRARY_PATH), where a relocated libtorch is found.
+        let built = option_env!("INFTY_LIBTORCH_LIB").map(|dir| Path::new(dir).join("libtorch_cuda.so"));
+        for candidate in built.into_iter().chain([Path::new("libtorch_cuda.so").to_path_buf()]) {
             // SAFETY: libtorch_cuda.so belongs to the libtorch this library links; its
             // initialisers only register CUDA kernels. It is never unloaded.
-            if let Ok(lib) = unsafe { libloading::Library::new(Path::new(dir).join("libtorch_cuda.so")) } {
+            if let Ok(lib) = unsafe { libloading::Library::new(&candidate) } {
                 std::mem::forget(lib);
+                break;
             }
         }
         tch::Cuda::is_available()
