@@ -68,3 +68,38 @@ fn a_plugin_denoises_with_the_reference_weights_through_the_host() {
     run.assert_refused("cannot read checkpoint");
     infty.assert_no_output("eps2.tif");
 }
+
+/// Regression (issue 6): the network plugin links libtorch, whose initialisers cost
+/// ~110 MB and ~0.3 s at load. After the first start has cached its manifest, `infty`
+/// lists it and runs other plugins' operators without opening it.
+#[test]
+fn libtorch_is_loaded_only_when_the_network_is_used() {
+    let infty = Infty::with_plugins(&["infty_net", "infty_basic"].map(|p| artifacts().plugin(p)));
+    let (first, cold) = infty.run_measured(&["plugins"]);
+    first.assert_ok();
+    let (second, warm) = infty.run_measured(&["plugins"]);
+    second.assert_ok();
+    let listing = infty.run(&["plugins"]).assert_ok().stdout_text();
+    assert!(listing.contains("org.infty.net"), "{listing}");
+    eprintln!(
+        "infty plugins: peak RSS {} MiB opening the libraries, {} MiB from the cache",
+        cold >> 10,
+        warm >> 10
+    );
+    assert!(cold > 60 << 10 && warm < 40 << 10, "cold {cold} KiB, warm {warm} KiB");
+    std::fs::write(infty.path("in.png"), Image::pattern(40, 30, 3, "u8").encode(image::ImageFormat::Png))
+        .unwrap();
+    let (run, peak) = infty
+        .run_measured(&["run", "read", "in.png", "!", "scale", "--factor", "0.5", "!", "write", "out.png"]);
+    run.assert_ok();
+    assert!(peak < 40 << 10, "a pipeline without the network peaked at {peak} KiB");
+    // Using the network opens its library from the cached entry.
+    infty.run(&["help", "net"]).assert_ok();
+    std::fs::write(infty.path("x.tif"), Image::pattern(32, 32, 3, "f32").encode_tiff()).unwrap();
+    let step = "via-model --params config=tiny,device=cpu --t 10 --z 0";
+    let fixture = Infty::with_plugins(&["infty_net", "infty_test_fixture"].map(|p| artifacts().plugin(p)));
+    std::fs::copy(infty.path("x.tif"), fixture.path("x.tif")).unwrap();
+    fixture.run(&["plugins"]).assert_ok();
+    // tiny's z has 64 values: one is refused by the model itself, which had to be opened.
+    fixture.pipeline(&format!("read x.tif ! {step} ! write eps.tif")).assert_refused("z has 1 samples");
+}

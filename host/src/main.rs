@@ -7,6 +7,7 @@ mod help;
 mod host_api;
 mod interrupt;
 mod io;
+mod manifest_cache;
 mod noise;
 mod pipeline;
 mod raster;

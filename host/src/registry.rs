@@ -5,6 +5,7 @@
 //! is tried; one that fails is recorded with a one-line reason and the rest still load.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use infty_sdk::{
@@ -20,7 +21,20 @@ pub struct LoadedPlugin {
     pub file: PathBuf,
     /// What it says it is and provides.
     pub manifest: Manifest,
-    module: PluginRef,
+    /// The opened library; opened at first use when the manifest came from the cache.
+    module: OnceLock<PluginRef>,
+}
+
+impl LoadedPlugin {
+    fn module(&self) -> Result<PluginRef> {
+        if let Some(module) = self.module.get() {
+            return Ok(*module);
+        }
+        let (module, _) = open(&self.file).map_err(|reason| {
+            Error::failed(format!("cannot load plugin {}: {reason}", self.file.display()))
+        })?;
+        Ok(*self.module.get_or_init(|| module))
+    }
 }
 
 /// A library file that could not be loaded, and why.
@@ -49,13 +63,13 @@ impl ItemRef<'_> {
 
     /// Builds an operator instance with checked parameters.
     pub fn new_operator(&self, params: &Params) -> Result<OperatorBox> {
-        let new_operator = self.plugin.module.new_operator();
+        let new_operator = self.plugin.module()?.new_operator();
         new_operator(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
     }
 
     /// Builds a sampler instance with checked parameters.
     pub fn new_sampler(&self, params: &Params) -> Result<SamplerBox> {
-        let new_sampler = self.plugin.module.new_sampler().ok_or_else(|| {
+        let new_sampler = self.plugin.module()?.new_sampler().ok_or_else(|| {
             self.error(PluginError::unsupported("this plugin was built before samplers existed; rebuild it"))
         })?;
         new_sampler(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
@@ -63,7 +77,7 @@ impl ItemRef<'_> {
 
     /// Builds a model instance with checked parameters.
     pub fn new_model(&self, params: &Params) -> Result<ModelBox> {
-        let new_model = self.plugin.module.new_model().ok_or_else(|| {
+        let new_model = self.plugin.module()?.new_model().ok_or_else(|| {
             self.error(PluginError::unsupported("this plugin was built before models existed; rebuild it"))
         })?;
         new_model(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
@@ -178,8 +192,19 @@ fn library_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Loads one library and reads its manifest; the error is a one-line reason.
+/// A plugin by its cached manifest, or by opening its library (and caching the
+/// manifest); the error is a one-line reason.
 fn load(file: &Path) -> Result<LoadedPlugin, String> {
+    if let Some(manifest) = crate::manifest_cache::find(file) {
+        return Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module: OnceLock::new() });
+    }
+    let (module, manifest) = open(file)?;
+    crate::manifest_cache::store(file, &manifest);
+    Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module: OnceLock::from(module) })
+}
+
+/// Opens one library, reads its manifest and gives it the host's services.
+fn open(file: &Path) -> Result<(PluginRef, Manifest), String> {
     let header = lib_header_from_path(file).map_err(|e| describe(&e))?;
     check_sdk_version(&header.version_strings().to_string())?;
     let module = header.init_root_module::<PluginRef>().map_err(|e| describe(&e))?;
@@ -191,7 +216,7 @@ fn load(file: &Path) -> Result<LoadedPlugin, String> {
     if let Some(set_host) = module.set_host() {
         set_host(crate::host_api::host_ref());
     }
-    Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module })
+    Ok((module, manifest))
 }
 
 /// Refuses a plugin whose SDK version is not semver-compatible with ours (for 0.x the

@@ -10,13 +10,14 @@ use abi_stable::package_version_strings;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use abi_stable::StableAbi;
+use serde::{Deserialize, Serialize};
 
 use crate::host::HostRef;
 use crate::{ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
 
 /// What a plugin is and what it provides.
 #[repr(C)]
-#[derive(StableAbi, Clone, Debug)]
+#[derive(StableAbi, Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
     /// Reverse-domain identifier, e.g. `org.infty.basic`.
     pub id: RString,

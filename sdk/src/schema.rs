@@ -5,10 +5,11 @@ use std::fmt;
 
 use abi_stable::std_types::{ROption, RString, RVec};
 use abi_stable::StableAbi;
+use serde::{Deserialize, Serialize};
 
 /// What kind of thing an item is.
 #[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ItemKind {
     /// A field → field operator, the unit of a pipeline.
     Operator,
@@ -34,7 +35,7 @@ impl ItemKind {
 
 /// The type of a parameter's value.
 #[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParamKind {
     /// A finite floating-point number.
     Float,
@@ -66,7 +67,7 @@ impl ParamKind {
 
 /// A typed parameter value.
 #[repr(u8)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
+#[derive(StableAbi, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ParamValue {
     /// For [`ParamKind::Float`].
     Float(f64),
@@ -91,7 +92,7 @@ impl fmt::Display for ParamValue {
 
 /// One end of a numeric range.
 #[repr(C)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bound {
     /// The limit.
     pub value: f64,
@@ -101,7 +102,7 @@ pub struct Bound {
 
 /// The declaration of one parameter.
 #[repr(C)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
+#[derive(StableAbi, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ParamSpec {
     /// Name in kebab-case, given on the command line as `--name`.
     pub name: RString,
@@ -234,7 +235,7 @@ impl ParamSpec {
 
 /// The declaration of one item a plugin provides.
 #[repr(C)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
+#[derive(StableAbi, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ItemSpec {
     /// Name in kebab-case, unique among loaded plugins.
     pub name: RString,

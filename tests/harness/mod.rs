@@ -162,7 +162,9 @@ impl Infty {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.exe);
+        // A manifest cache of this scratch folder's own: tests never read the user's.
         command.args(args).current_dir(self.dir.path()).env_remove("INFTY_PLUGIN_PATH");
+        command.env("INFTY_CACHE_DIR", self.dir.path().join("cache"));
         if let Some(path) = &self.plugin_path {
             command.env("INFTY_PLUGIN_PATH", path);
         }

@@ -64,8 +64,8 @@ fn main() {
     println!(
         "{} {mode} {size}² {:.1}% on {}: median {:.3} s (min {:.3}), peak RSS {:.0} MiB, {} threads",
         args[0],
-        infty_net::device::name(device),
         fraction * 100.0,
+        infty_net::device::name(device),
         times[2],
         times[0],
         peak_rss_mib(),

@@ -59,9 +59,9 @@ impl ChannelNorm {
 
     /// Normalises `x` over dimension 1.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let (var, mean) = x.var_mean_dim(1, false, true);
-        // (x − μ)·(w/√(σ²+ε)) + b: one pass over x after the statistics.
-        (x - mean) * ((var + self.eps).rsqrt() * &self.weight) + &self.bias
+        let var = x.var_dim(1, false, true);
+        let mean = x.mean_dim(1, true, Kind::Float);
+        (x - mean) * (var + self.eps).rsqrt() * &self.weight + &self.bias
     }
 }
 

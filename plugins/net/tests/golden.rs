@@ -193,37 +193,44 @@ fn encoder_matches_on_the_full_image_and_a_sparse_subset() {
     check_index(&g, "dbg_enc_sparse_knn_idx", trace.get("knn_idx").unwrap());
 }
 
-/// The 10-step DDIM run of `tiny_ddim.safetensors` through the network and the DDIM
-/// sampler: teacher-forced (ε̂ from each stored x) and free-running from x_T.
+/// One DDIM step with eta 0 (reference `ddim_sample`, spec §5.2) through the SDK's
+/// schedule helpers. (The samplers plugin cannot be linked beside this one: both
+/// export the plugin root symbol.)
+fn ddim_step(setup: &infty_sdk::SamplerSetup, j: usize, x: &[f32], eps: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (mut x0, mut eps_used) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    setup.predict_x0(j, x, eps, &mut x0);
+    setup.eps_from_x0(j, x, &x0, &mut eps_used);
+    let ab_prev = setup.schedule.alphas_cumprod_prev[j] as f32;
+    let (keep, point) = (ab_prev.sqrt(), (1.0 - ab_prev).sqrt());
+    (x0.iter().zip(&eps_used).map(|(x0, e)| x0 * keep + point * e).collect(), x0)
+}
+
+/// The 10-step DDIM run of `tiny_ddim.safetensors` through the network: teacher-forced
+/// (ε̂ from each stored x) and free-running from x_T.
 #[test]
 fn ddim_trajectory_matches_step_by_step() {
-    use infty_samplers::Ddim;
-    use infty_sdk::sampler::new_sampler_box;
-    use infty_sdk::{Sampler, SamplerState};
+    use infty_sdk::{ItemSpec, SamplerSetup};
 
     let (net, _) = net();
     let g = Golden::load("tiny_ddim.safetensors");
     let s = net.cfg.img_size;
-    let ddim = new_sampler_box::<Ddim>(&Ddim::spec().resolve([("steps", "10")]).unwrap()).unwrap();
+    let setup = SamplerSetup::from_params(&ItemSpec::sampler("ddim", "").resolve([("steps", "10")]).unwrap())
+        .unwrap();
     let (xs, z) = (tensor(&g, "x"), tensor(&g, "z"));
     let eps_of = |x: &Tensor, t: f32| {
         let t = Tensor::from_slice(&[t, t]);
         image_of(&net.denoise(&points_of(x), &t, &z, &Layout::dense(2, s, Device::Cpu)), s)
     };
+    let flat = |t: &Tensor| Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
     let step = |call: usize, x: &Tensor, eps: &Tensor| {
-        let mut state =
-            SamplerState { x: Vec::<f32>::try_from(x.flatten(0, -1)).unwrap().into(), ..Default::default() };
-        let eps = Vec::<f32>::try_from(eps.flatten(0, -1)).unwrap();
-        let mut x0 = vec![0.0; eps.len()];
-        let step = ddim.steps()[call];
-        ddim.step(step, &mut state, eps.as_slice().into(), (&[][..]).into(), x0.as_mut_slice().into())
-            .unwrap();
-        (Tensor::from_slice(&state.x).view_as(x), Tensor::from_slice(&x0).view_as(x))
+        let (next, x0) = ddim_step(&setup, 9 - call, &flat(x), &flat(eps));
+        (Tensor::from_slice(&next).view_as(x), Tensor::from_slice(&x0).view_as(x))
     };
     let max_err = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
     let mut free = xs.get(0);
     for call in 0..10 {
-        let t = ddim.steps()[call].model_t;
+        let t = setup.schedule.timesteps[9 - call] as f32;
+        assert_eq!(t, g.f32("model_t").at(call)[0], "the model's t at step {call}");
         // Teacher-forced: ε̂ 2e-5; x[1] 1e-2, later x 2e-5; x̂0 5e-2 at step 0, then 1e-4.
         let eps = eps_of(&xs.get(call as i64), t);
         let eps_err = max_err(&eps, &tensor(&g, "eps").get(call as i64));
