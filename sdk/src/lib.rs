@@ -1,9 +1,9 @@
 //! infty-sdk: the stable plugin ABI of `infty`.
 //!
 //! This crate holds only stable types and traits: fields (dense windows and sparse
-//! point sets), parameter schemas, the [`Operator`] kind, the one error type that
-//! crosses the boundary, and [`export_plugin!`] which turns plain Rust into a plugin
-//! library. It does no I/O.
+//! point sets), parameter schemas, the [`Operator`], [`Sampler`] and [`Model`] kinds,
+//! the one error type that crosses the boundary, and [`export_plugin!`] which turns
+//! plain Rust into a plugin library. It does no I/O.
 //!
 //! A complete operator plugin:
 //!

@@ -69,7 +69,8 @@ pub fn build_plugin(name: &str, alteration: Alteration, source: &str) -> PathBuf
         work.join("sdk/Cargo.toml"),
         format!(
             "[package]\nname = \"infty-sdk\"\nversion = \"{version}\"\nedition = \"2021\"\n\n\
-             [dependencies]\nabi_stable = \"=0.11.3\"\nlibm = \"0.2\"\n"
+             [dependencies]\nabi_stable = \"=0.11.3\"\nlibm = \"0.2\"\n\
+             serde = {{ version = \"1\", features = [\"derive\"] }}\n"
         ),
     )
     .unwrap();
