@@ -166,21 +166,26 @@ fn batch(seed: u64) -> Batch {
     }
 }
 
+impl Batch {
+    fn as_train_batch(&self) -> TrainBatch<'_> {
+        let input = ModelInput {
+            at: Points::sparse(64, 2, &self.points),
+            x: self.x[..].into(),
+            guide: Default::default(),
+            t: self.t[..].into(),
+            z: Default::default(),
+        };
+        TrainBatch {
+            input,
+            target: self.target[..].into(),
+            encoder_at: Points::sparse(64, 2, &self.encoder_points),
+            encoder_x: self.clean[..].into(),
+        }
+    }
+}
+
 fn train_step(net: &ModelBox, b: &Batch) -> f64 {
-    let input = ModelInput {
-        at: Points::sparse(64, 2, &b.points),
-        x: b.x[..].into(),
-        guide: Default::default(),
-        t: b.t[..].into(),
-        z: Default::default(),
-    };
-    let batch = TrainBatch {
-        input,
-        target: b.target[..].into(),
-        encoder_at: Points::sparse(64, 2, &b.encoder_points),
-        encoder_x: b.clean[..].into(),
-    };
-    net.train_step(batch).unwrap().loss
+    net.train_step(b.as_train_batch()).unwrap().loss
 }
 
 fn train_model(extra: &[(&str, &str)]) -> ModelBox {
@@ -332,22 +337,14 @@ fn bad_input_is_refused_with_a_clear_message() {
     nan[5] = f32::NAN;
     assert!(refusal(&net, dense, &nan, 5.0).contains("NaN"));
     // Training an inference model is refused, not attempted.
-    let b = batch(1);
-    let input = ModelInput {
-        at: Points::sparse(64, 2, &b.points),
-        x: b.x[..].into(),
-        guide: Default::default(),
-        t: b.t[..].into(),
-        z: Default::default(),
-    };
-    let train = TrainBatch {
-        input,
-        target: b.target[..].into(),
-        encoder_at: Points::sparse(64, 2, &b.encoder_points),
-        encoder_x: b.clean[..].into(),
-    };
     let fresh = model(&[("config", "tiny"), ("device", "cpu")]).unwrap();
-    assert!(fresh.train_step(train).unwrap_err().help.into_option().unwrap().contains("--mode train"));
+    assert!(fresh
+        .train_step(batch(1).as_train_batch())
+        .unwrap_err()
+        .help
+        .into_option()
+        .unwrap()
+        .contains("--mode train"));
 }
 
 #[test]
