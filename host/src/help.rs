@@ -73,10 +73,7 @@ pub fn item_help(spec: &ItemSpec, origin: Origin<'_>) -> String {
             let _ = writeln!(out, "  infty_sdk::host::sampler(\"{name}\", &[(\"steps\", \"50\"), ...])");
         }
         name if spec.kind == ItemKind::Model => {
-            let _ = writeln!(
-                out,
-                "  chosen by tasks (e.g. --model checkpoint.safetensors); a plugin builds it with"
-            );
+            let _ = writeln!(out, "  built by tasks and plugins, e.g.");
             let _ = writeln!(
                 out,
                 "  infty_sdk::host::model(\"{name}\", &[(\"checkpoint\", \"m.safetensors\"), ...])"

@@ -20,7 +20,7 @@ pub fn install(registry: &'static Registry) {
     let _ = REGISTRY.set(registry);
 }
 
-/// The table handed to every plugin at load time.
+/// The table handed to every plugin when its library is opened.
 pub fn host_ref() -> HostRef {
     static HOST: OnceLock<HostRef> = OnceLock::new();
     *HOST.get_or_init(|| HostApi { new_operator, new_sampler, noise, new_model }.leak_into_prefix())

@@ -1,22 +1,32 @@
 //! A cache of plugin manifests, so `infty` opens a plugin library only when one of its
 //! items is used. Opening a library runs its initialisers: the network plugin's libtorch
 //! costs ~0.3 s and ~110 MB at every start, which a pipeline of other operators should
-//! not pay. An entry is keyed by the file's path, size and modification time and by the
-//! host's SDK version, so a rebuilt plugin is read again. The cache lives in
+//! not pay. An entry is keyed by the file's path and [`Stamp`] and by the host's SDK
+//! version, so a rebuilt or replaced plugin is read again. The cache lives in
 //! `INFTY_CACHE_DIR`, else `$XDG_CACHE_HOME/infty`, else `~/.cache/infty`; where none
 //! can be written, every plugin is opened at start, as before.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use infty_sdk::{Manifest, SDK_VERSION};
 use serde::{Deserialize, Serialize};
 
+/// What identifies one build of a library file: size, modification and change times,
+/// inode. A copy that keeps the mtime (`cp -p`, rsync) still has a new inode and ctime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    size: u64,
+    modified_ns: u128,
+    changed_ns: i128,
+    inode: u64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Entry {
     file: PathBuf,
-    size: u64,
-    modified_ns: u128,
+    stamp: Stamp,
     sdk: String,
     manifest: Manifest,
 }
@@ -29,53 +39,89 @@ fn cache_dir() -> Option<PathBuf> {
     Some(dir.join("manifests"))
 }
 
-/// `(size, modification time)` of the file, the part of the key that changes on rebuild.
-fn stamp(file: &Path) -> Option<(u64, u128)> {
+/// The file's current stamp. Take it before opening the library and pass it to
+/// [`store`], so a file rebuilt meanwhile is not cached under its new stamp.
+pub fn stamp(file: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(file).ok()?;
-    Some((meta.len(), meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos()))
+    let modified_ns = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    let changed_ns = i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec());
+    Some(Stamp { size: meta.len(), modified_ns, changed_ns, inode: meta.ino() })
 }
 
 /// One entry file per plugin path (FNV-1a of the path: stable across builds).
-fn entry_path(file: &Path) -> Option<PathBuf> {
-    let hash = file
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
-    Some(cache_dir()?.join(format!("{hash:016x}.json")))
+fn entry_path(dir: &Path, file: &Path) -> PathBuf {
+    let bytes = file.as_os_str().as_encoded_bytes();
+    let hash =
+        bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+    dir.join(format!("{hash:016x}.json"))
 }
 
 /// The cached manifest of `file`, if it is current.
 pub fn find(file: &Path) -> Option<Manifest> {
-    let entry: Entry = serde_json::from_slice(&std::fs::read(entry_path(file)?).ok()?).ok()?;
-    let current = entry.file == file
-        && Some((entry.size, entry.modified_ns)) == stamp(file)
-        && entry.sdk == SDK_VERSION;
+    find_in(&cache_dir()?, file)
+}
+
+/// Records the manifest read from `file` when it had stamp `before`, if the file is
+/// still that build. Failures only cost the next start a library open.
+pub fn store(file: &Path, before: Option<Stamp>, manifest: &Manifest) {
+    if let (Some(dir), Some(before)) = (cache_dir(), before) {
+        store_in(&dir, file, before, manifest);
+    }
+}
+
+fn find_in(dir: &Path, file: &Path) -> Option<Manifest> {
+    let entry: Entry = serde_json::from_slice(&std::fs::read(entry_path(dir, file)).ok()?).ok()?;
+    let current = entry.file == file && Some(entry.stamp) == stamp(file) && entry.sdk == SDK_VERSION;
     current.then_some(entry.manifest)
 }
 
-/// Records the manifest of `file`; failures only cost the next start a library open.
-pub fn store(file: &Path, manifest: &Manifest) {
-    let (Some(path), Some((size, modified_ns))) = (entry_path(file), stamp(file)) else { return };
+fn store_in(dir: &Path, file: &Path, before: Stamp, manifest: &Manifest) {
+    if stamp(file) != Some(before) {
+        return;
+    }
     let entry = Entry {
         file: file.to_path_buf(),
-        size,
-        modified_ns,
+        stamp: before,
         sdk: SDK_VERSION.into(),
         manifest: manifest.clone(),
     };
     let Ok(json) = serde_json::to_vec(&entry) else { return };
-    let Some(dir) = path.parent() else { return };
     // Written beside and renamed, so a concurrent reader sees a whole entry or none.
-    let partial = dir.join(format!(
-        ".{}.{}",
-        std::process::id(),
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
+    let path = entry_path(dir, file);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let partial = dir.join(format!(".{}.{name}", std::process::id()));
     if std::fs::create_dir_all(dir).is_ok()
         && std::fs::write(&partial, json).is_ok()
         && std::fs::rename(&partial, &path).is_err()
     {
         let _ = std::fs::remove_file(&partial);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infty_sdk::ItemSpec;
+
+    fn manifest(id: &str) -> Manifest {
+        let items = vec![ItemSpec::operator("op", "an operator")].into();
+        Manifest { id: id.into(), version: "1.0.0".into(), sdk_version: SDK_VERSION.into(), items }
+    }
+
+    #[test]
+    fn entries_hold_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("libplugin.so");
+        std::fs::write(&file, b"build one").unwrap();
+        let before = stamp(&file).unwrap();
+        store_in(dir.path(), &file, before, &manifest("org.example.a"));
+        assert_eq!(find_in(dir.path(), &file), Some(manifest("org.example.a")));
+        // A rebuild of the same size is another build: the entry no longer holds.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&file, b"build two").unwrap();
+        assert_eq!(find_in(dir.path(), &file), None);
+        // A manifest read before the rebuild is not stored under the new stamp.
+        store_in(dir.path(), &file, before, &manifest("org.example.stale"));
+        assert_eq!(find_in(dir.path(), &file), None);
     }
 }

@@ -3,6 +3,9 @@
 //! Plugins are looked for in a `plugins` folder next to the executable, then in each
 //! folder of `INFTY_PLUGIN_PATH`, never in the current directory. Every library file
 //! is tried; one that fails is recorded with a one-line reason and the rest still load.
+//! A plugin whose manifest is cached (see `manifest_cache`) is listed from the cache and
+//! its library opened at the first use of one of its items, so a plugin that has since
+//! broken (e.g. its libtorch moved) is reported then.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -30,9 +33,18 @@ impl LoadedPlugin {
         if let Some(module) = self.module.get() {
             return Ok(*module);
         }
-        let (module, _) = open(&self.file).map_err(|reason| {
+        let stamp = crate::manifest_cache::stamp(&self.file);
+        let (module, manifest) = open(&self.file).map_err(|reason| {
             Error::failed(format!("cannot load plugin {}: {reason}", self.file.display()))
         })?;
+        if manifest != self.manifest {
+            crate::manifest_cache::store(&self.file, stamp, &manifest);
+            return Err(Error::failed(format!(
+                "plugin {} provides other items than its cached manifest said; it changed while infty started",
+                self.file.display()
+            ))
+            .with_help("run the command again"));
+        }
         Ok(*self.module.get_or_init(|| module))
     }
 }
@@ -198,8 +210,9 @@ fn load(file: &Path) -> Result<LoadedPlugin, String> {
     if let Some(manifest) = crate::manifest_cache::find(file) {
         return Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module: OnceLock::new() });
     }
+    let stamp = crate::manifest_cache::stamp(file);
     let (module, manifest) = open(file)?;
-    crate::manifest_cache::store(file, &manifest);
+    crate::manifest_cache::store(file, stamp, &manifest);
     Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module: OnceLock::from(module) })
 }
 

@@ -17,7 +17,7 @@ use crate::{ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
 
 /// What a plugin is and what it provides.
 #[repr(C)]
-#[derive(StableAbi, Clone, Debug, Serialize, Deserialize)]
+#[derive(StableAbi, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Reverse-domain identifier, e.g. `org.infty.basic`.
     pub id: RString,

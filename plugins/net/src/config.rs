@@ -128,6 +128,15 @@ impl NetConfig {
         if self.uno_res % (1 << halvings) != 0 {
             return Err(format!("uno_res {} must be divisible by 2^{halvings}", self.uno_res));
         }
+        if self.diffusion_steps <= 0 || self.diffusion_steps > i64::from(u32::MAX) {
+            return Err(format!("diffusion_steps must be positive, got {}", self.diffusion_steps));
+        }
+        if !(0.0..1.0).contains(&self.uno_dropout) {
+            return Err(format!("uno_dropout must lie in [0, 1), got {}", self.uno_dropout));
+        }
+        if !(self.mollifier_sigma > 0.0 && self.layer_norm_eps > 0.0) {
+            return Err("mollifier_sigma and layer_norm_eps must be positive".into());
+        }
         if self.guide_channels < 0 {
             return Err(format!("guide_channels must be >= 0, got {}", self.guide_channels));
         }

@@ -16,6 +16,9 @@ use crate::sparse::Layout;
 use crate::train::{Hyper, TrainState, Trainer};
 use crate::{device, Net};
 
+/// The largest raster side a sparse point set may lie on.
+const MAX_SPARSE_SIZE: u32 = 4096;
+
 /// The ∞-Diff network as a model item.
 pub struct NetModel {
     inner: Mutex<Inner>,
@@ -35,7 +38,8 @@ Without --checkpoint, a new network is built from --config (a preset: tiny, ffhq
 or a JSON file of NetConfig fields) with weights drawn from --seed. A checkpoint carries its \
 config; --config is then read only if the checkpoint has none (e.g. a bare state dict). \
 --mode infer uses the EMA decoder when the checkpoint has one; --mode train loads the raw \
-weights, the optimiser state and the EMA, and enables train steps.";
+weights, the optimiser state and the EMA, and enables train steps; a checkpoint with training \
+state keeps its own optimiser settings, so a resumed run continues exactly.";
 
 impl Model for NetModel {
     fn spec() -> ItemSpec {
@@ -127,19 +131,20 @@ impl Model for NetModel {
 
     fn info(&self) -> ModelInfo {
         let mut info = self.info.clone();
-        info.train_step = self.lock().trainer.as_ref().map_or(0, |t| t.state.step);
+        info.train_step =
+            self.lock().ok().and_then(|i| i.trainer.as_ref().map(|t| t.state.step)).unwrap_or(0);
         info
     }
 
     fn denoise(&self, input: &ModelInput<'_>, eps: &mut [f32]) -> Result<(), PluginError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let (x, t, z, layout) = self.decoder_input(input)?;
         write_points(&inner.net.denoise(&x, &t, &z, &layout), eps);
         Ok(())
     }
 
     fn encode(&self, at: &Points<'_>, x: &[f32], z: &mut [f32]) -> Result<(), PluginError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let layout = self.layout(at)?;
         let x = to_points(x, at, self.info.channels, layout.device());
         let out = inner.net.encode(&x, &layout).to_device(Device::Cpu).contiguous();
@@ -154,7 +159,7 @@ impl Model for NetModel {
         eps: &mut [f32],
         grad: &mut [f32],
     ) -> Result<(), PluginError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let (x, t, z, layout) = self.decoder_input(input)?;
         let v = to_points(cotangent, &input.at, self.info.channels, layout.device());
         let (out, g) = inner.net.denoise_vjp(&x, &t, &z, &layout, &v);
@@ -164,7 +169,7 @@ impl Model for NetModel {
     }
 
     fn train_step(&self, batch: &TrainBatch<'_>) -> Result<TrainStats, PluginError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock()?;
         let (x, t, _, layout) = self.decoder_input(&batch.input)?;
         let target = to_points(&batch.target, &batch.input.at, self.info.channels, layout.device());
         let encoder_layout = self.layout(&batch.encoder_at)?;
@@ -176,14 +181,15 @@ impl Model for NetModel {
         })?;
         let loss = trainer.step(net, &x, &t, &target, &layout, &encoder_x, &encoder_layout);
         if !loss.is_finite() {
-            return Err(PluginError::failed(format!("training diverged: the loss is {loss}"))
-                .with_help("lower --learning-rate, or check the data for NaNs"));
+            return Err(PluginError::failed(format!("training diverged: the loss is {loss}")).with_help(
+                "the weights were not updated; lower --learning-rate, or check the data for NaNs",
+            ));
         }
         Ok(TrainStats { loss, step: trainer.state.step })
     }
 
     fn save(&self, path: &str) -> Result<(), PluginError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let mut tensors: Vec<(String, Tensor)> = inner.net.vs.variables().into_iter().collect();
         let mut metadata = BTreeMap::from([
             ("format".to_string(), FORMAT.to_string()),
@@ -201,9 +207,13 @@ impl Model for NetModel {
 }
 
 impl NetModel {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic mid-call leaves no half-updated state that matters: recover the lock.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The network; refused once a call panicked while holding it, since a training
+    /// step may have updated only some weights.
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, PluginError> {
+        self.inner.lock().map_err(|_| {
+            PluginError::failed("an earlier call failed midway and may have left the weights half-updated")
+                .with_help("load the model (its last checkpoint) again")
+        })
     }
 
     /// The layout of a point set, with the network's own requirements checked.
@@ -217,6 +227,15 @@ impl NetModel {
         }
         if at.points.is_empty() {
             return Ok(Layout::dense(at.batch as i64, at.size as i64, device));
+        }
+        // Sparse points are convolved on their whole raster: keep it to a tile's size.
+        if at.size > MAX_SPARSE_SIZE {
+            return Err(PluginError::invalid_input(format!(
+                "sparse points on a {0}x{0} raster; the network takes point sets on rasters up to \
+                 {MAX_SPARSE_SIZE}x{MAX_SPARSE_SIZE}",
+                at.size
+            ))
+            .with_help("cut the image into tiles and give each tile's points"));
         }
         let size = at.size as usize;
         let mut seen = vec![false; size * size];
@@ -302,14 +321,15 @@ fn load(path: &Path, config: &str, device: Device, train: bool, hyper: Hyper) ->
         PluginError::invalid_input(format!("{}: {}", path.display(), e.message)).with_help(help)
     })?;
     let trainer = if train {
-        let step = match ckpt.metadata.get("train_state") {
+        // Resuming keeps the run's own optimiser settings, so it continues exactly.
+        let state = match ckpt.metadata.get("train_state") {
             Some(json) => {
-                serde_json::from_str::<TrainState>(json).map_err(|e| in_file("its train_state", &e))?.step
+                serde_json::from_str::<TrainState>(json).map_err(|e| in_file("its train_state", &e))?
             }
-            None => 0,
+            None => TrainState { step: 0, hyper },
         };
-        let mut trainer = Trainer::new(&net, hyper.clone());
-        trainer.restore(&ckpt, TrainState { step, hyper });
+        let mut trainer = Trainer::new(&net, state.hyper.clone());
+        trainer.restore(&ckpt, state);
         Some(trainer)
     } else {
         None

@@ -99,7 +99,7 @@ impl Trainer {
     }
 
     /// One step: forward with dropout, MSE against `target`, backward, clip, Adam, EMA.
-    /// Returns the loss before the update.
+    /// Returns the loss before the update; a non-finite loss returns before any update.
     #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
@@ -124,6 +124,11 @@ impl Trainer {
         let z = net.encoder.forward(encoder_x, encoder_layout, true, &mut Trace::off());
         let out = net.decoder.forward(x, t, &z, layout, true, &mut Trace::off());
         let loss = (out - target).square().mean(Kind::Float);
+        let value = loss.double_value(&[]);
+        if !value.is_finite() {
+            // Refused before backward: the weights, moments and step stay as they were.
+            return value;
+        }
         loss.backward();
         for part in ["decoder.", "encoder."] {
             clip_grad_norm(
@@ -156,7 +161,7 @@ impl Trainer {
                 }
             }
         });
-        loss.double_value(&[])
+        value
     }
 }
 

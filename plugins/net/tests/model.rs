@@ -214,7 +214,8 @@ fn training_lowers_the_loss_and_resumes_exactly_from_a_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("run.safetensors");
     net.save(saved.to_str().unwrap().into()).unwrap();
-    let resumed = train_model(&[("checkpoint", saved.to_str().unwrap())]);
+    // The checkpoint's optimiser settings win over the command line's on resume.
+    let resumed = train_model(&[("checkpoint", saved.to_str().unwrap()), ("grad-clip", "0.001")]);
     assert_eq!(resumed.info().train_step, 30);
     for k in 0..3 {
         let b = batch(100 + k);
@@ -337,7 +338,13 @@ fn bad_input_is_refused_with_a_clear_message() {
     nan[5] = f32::NAN;
     assert!(refusal(&net, dense, &nan, 5.0).contains("NaN"));
     // Training an inference model is refused, not attempted.
+    let big = [Point { x: 1, y: 1 }, Point { x: 4999, y: 2 }, Point { x: 3, y: 3 }];
+    assert!(refusal(&net, Points::sparse(5000, 1, &big), &[0.0; 9], 5.0).contains("rasters up to 4096x4096"));
     let fresh = model(&[("config", "tiny"), ("device", "cpu")]).unwrap();
+    let mut nan_target = batch(1);
+    nan_target.target[7] = f32::NAN;
+    let err = fresh.train_step(nan_target.as_train_batch()).unwrap_err();
+    assert!(err.message.contains("the training data holds NaN"), "{}", err.message);
     assert!(fresh
         .train_step(batch(1).as_train_batch())
         .unwrap_err()
@@ -396,6 +403,12 @@ fn bad_checkpoints_are_refused_with_what_is_wrong() {
     assert!(load(&dir.path().join("absent.safetensors")).contains("cannot read checkpoint"));
     let cuda = model(&[("config", "tiny"), ("device", "cuda:7")]).err().unwrap();
     assert!(cuda.message.contains("cuda"), "{}", cuda.message);
+    let zero_steps = dir.path().join("zero.json");
+    let mut cfg: serde_json::Value = serde_json::from_str(include_str!("../configs/tiny.json")).unwrap();
+    cfg["diffusion_steps"] = 0.into();
+    std::fs::write(&zero_steps, cfg.to_string()).unwrap();
+    let err = model(&[("config", zero_steps.to_str().unwrap()), ("device", "cpu")]).err().unwrap();
+    assert!(err.message.contains("diffusion_steps must be positive"), "{}", err.message);
     let bad = model(&[("config", "tiny"), ("device", "gpu")]).err().unwrap();
     assert!(bad.message.contains("'gpu' is not a device"));
 }

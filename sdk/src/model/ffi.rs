@@ -110,8 +110,12 @@ fn check_input(info: &ModelInfo, input: &ModelInput<'_>) -> Result<(), PluginErr
     if let Some(t) = input.t.iter().find(|t| !(0.0..steps).contains(*t)) {
         return Err(invalid(format!("timestep {t} lies outside [0, {steps})")));
     }
-    if input.x.iter().chain(input.guide.iter()).chain(input.z.iter()).any(|v| !v.is_finite()) {
-        return Err(invalid("the input holds NaN or infinite samples".into()));
+    check_finite("the input", input.x.iter().chain(input.guide.iter()).chain(input.z.iter()))
+}
+
+fn check_finite<'a>(what: &str, mut values: impl Iterator<Item = &'a f32>) -> Result<(), PluginError> {
+    if values.any(|v| !v.is_finite()) {
+        return Err(invalid(format!("{what} holds NaN or infinite samples")));
     }
     Ok(())
 }
@@ -140,9 +144,7 @@ impl<T: Model> ModelFfi for Guarded<T> {
             check_points(&at, "encode")?;
             check_samples("the image", x.len(), &at, info.channels)?;
             check_len("z", z.len(), at.batch as usize * info.z_dim as usize)?;
-            if x.iter().any(|v| !v.is_finite()) {
-                return Err(invalid("the image holds NaN or infinite samples".into()));
-            }
+            check_finite("the image", x.iter())?;
             self.0.encode(&at, x.as_slice(), z.as_mut_slice())
         })
     }
@@ -161,6 +163,7 @@ impl<T: Model> ModelFfi for Guarded<T> {
             {
                 check_len(what, len, input.x.len())?;
             }
+            check_finite("the cotangent", cotangent.iter())?;
             self.0.denoise_vjp(&input, cotangent.as_slice(), eps.as_mut_slice(), grad.as_mut_slice())
         })
     }
@@ -168,6 +171,9 @@ impl<T: Model> ModelFfi for Guarded<T> {
     fn train_step(&self, batch: TrainBatch<'_>) -> RResult<TrainStats, PluginError> {
         guard(|| {
             let info = self.0.info();
+            // The batch size is trusted only once x's length agrees with it.
+            check_points(&batch.input.at, "denoise")?;
+            check_samples("x", batch.input.x.len(), &batch.input.at, info.channels)?;
             // z is the encoder's to compute: check everything else.
             let zeros = vec![0.0; batch.input.at.batch as usize * info.z_dim as usize];
             let input = ModelInput { z: zeros.as_slice().into(), ..batch.input };
@@ -178,6 +184,7 @@ impl<T: Model> ModelFfi for Guarded<T> {
                 return Err(invalid("the encoder's batch differs from the decoder's".into()));
             }
             check_samples("the encoder's image", batch.encoder_x.len(), &batch.encoder_at, info.channels)?;
+            check_finite("the training data", batch.target.iter().chain(batch.encoder_x.iter()))?;
             self.0.train_step(&batch)
         })
     }

@@ -5,9 +5,10 @@
 //!
 //! Every buffer is channel-major per item: `x[(b·C + c)·N + i]` is channel `c` of point
 //! `i` of item `b`, where the points are [`Points`]: every pixel of a square raster in
-//! row-major order, or a chosen list per item. The SDK checks every length, point and
-//! timestep before the model runs (see [`ModelBox`]), so a model only sees consistent
-//! calls.
+//! row-major order, or a chosen list per item. Before the model runs, the SDK checks
+//! every buffer's length against the batch, every point against the raster, every
+//! timestep against the schedule, the guide against the model's, and that no sample is
+//! NaN or infinite (see [`ModelBox`]).
 
 mod ffi;
 
