@@ -31,17 +31,16 @@ pub struct Neighbours {
 /// closer than the k-th found, so it costs a few rings per node, not N.
 pub fn nearest_to_grid(size: usize, pixels: Option<&[i64]>, nodes: &[f32], k: usize) -> Neighbours {
     let axis = linspace(size as i64);
-    // position[p] = place of pixel p in the point list, or -1 where no point lies.
-    let position: Vec<i64> = match pixels {
-        None => (0..(size * size) as i64).collect(),
-        Some(list) => {
-            let mut position = vec![-1; size * size];
-            for (n, &p) in list.iter().enumerate() {
-                position[p as usize] = n as i64;
-            }
-            position
+    // map[p] = place of pixel p in the point list, or -1 where no point lies. Every
+    // pixel, in row-major order, needs no map: pixel p is point p.
+    let map: Option<Vec<i64>> = pixels.map(|list| {
+        let mut map = vec![-1; size * size];
+        for (n, &p) in list.iter().enumerate() {
+            map[p as usize] = n as i64;
         }
-    };
+        map
+    });
+    let position = |flat: usize| map.as_ref().map_or(flat as i64, |m| m[flat]);
     let scale = (size - 1).max(1) as f64;
     let mut out = Neighbours::default();
     let mut best: Vec<(f32, i64)> = Vec::with_capacity(k + 1);
@@ -52,7 +51,7 @@ pub fn nearest_to_grid(size: usize, pixels: Option<&[i64]>, nodes: &[f32], k: us
             let (cr, cc) = (centre(qr), centre(qc));
             for radius in 0..size as i64 {
                 for (row, col) in ring(cr, cc, radius, size as i64) {
-                    let n = position[(row * size as i64 + col) as usize];
+                    let n = position((row * size as i64 + col) as usize);
                     if n < 0 {
                         continue;
                     }
