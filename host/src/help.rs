@@ -79,6 +79,14 @@ pub fn item_help(spec: &ItemSpec, origin: Origin<'_>) -> String {
                 "  infty_sdk::host::model(\"{name}\", &[(\"checkpoint\", \"m.safetensors\"), ...])"
             );
         }
+        name if spec.kind == ItemKind::Task => {
+            let required = spec.params.iter().filter(|p| p.default.is_none());
+            let args: Vec<String> = required.map(|p| format!(" {}", p.name.to_uppercase())).collect();
+            let optional = spec.params.iter().filter(|p| p.default.is_some());
+            let flags: Vec<String> = optional.map(|p| format!(" [--{}{}]", p.name, value_hint(p))).collect();
+            let _ = writeln!(out, "  infty {name}{}{}", args.concat(), flags.concat());
+            let _ = writeln!(out, "  (required parameters may be given in this order, or as --name value)");
+        }
         name => {
             let _ = writeln!(out, "  infty {name}{flags}");
         }

@@ -23,7 +23,19 @@ pub fn install(registry: &'static Registry) {
 /// The table handed to every plugin when its library is opened.
 pub fn host_ref() -> HostRef {
     static HOST: OnceLock<HostRef> = OnceLock::new();
-    *HOST.get_or_init(|| HostApi { new_operator, new_sampler, noise, new_model }.leak_into_prefix())
+    *HOST.get_or_init(|| {
+        HostApi {
+            new_operator,
+            new_sampler,
+            noise,
+            new_model,
+            open_image: crate::task::open_image,
+            progress: crate::task::progress,
+            interrupted: crate::task::interrupted,
+            warn: crate::task::warn,
+        }
+        .leak_into_prefix()
+    })
 }
 
 /// A host error as the one error type that crosses the boundary.

@@ -14,10 +14,12 @@ mod raster;
 mod registry;
 mod stream;
 mod suggest;
+mod task;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use infty_sdk::ItemKind;
 
 use cli::{Cli, Command};
 use error::{Error, Result};
@@ -87,8 +89,11 @@ fn run_item(words: &[String], registry: &Registry) -> Result<()> {
     if rest.is_empty() || rest.iter().any(|w| w == "--help" || w == "-h") {
         return print_help(name, registry);
     }
-    if registry.find_item(name).is_none() {
+    let Some(item) = registry.find_item(name) else {
         return Err(unknown_name(name, registry));
+    };
+    if item.spec.kind == ItemKind::Task {
+        return task::run(item, rest);
     }
     let (options, rest) = run_options(rest)?;
     let (paths, params): (Vec<&String>, Vec<&String>) = split_paths(&rest);

@@ -94,6 +94,14 @@ impl ItemRef<'_> {
         })?;
         new_model(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
     }
+
+    /// Runs a task with checked parameters.
+    pub fn run_task(&self, params: &Params) -> Result<()> {
+        let run_task = self.plugin.module()?.run_task().ok_or_else(|| {
+            self.error(PluginError::unsupported("this plugin was built before tasks existed; rebuild it"))
+        })?;
+        run_task(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
+    }
 }
 
 /// Every plugin found, and every file that failed.

@@ -1,6 +1,7 @@
-//! Services the host gives plugins: building any loaded plugin's operator or sampler
-//! by name, so a task can apply the mollifier (or any operator) to its own fields and
-//! drive any installed sampler; and coordinate-keyed noise (see [`crate::noise`]).
+//! Services the host gives plugins: building any loaded plugin's operator, sampler or
+//! model by name, so a task can apply the mollifier (or any operator) to its own fields
+//! and drive any installed sampler; coordinate-keyed noise (see [`crate::noise`]); and,
+//! for tasks, images read window by window, a progress bar, warnings and Ctrl-C.
 //!
 //! The host hands its [`HostRef`] to each plugin right after loading it, through the
 //! root module's `set_host`; [`operator`] then works from any plugin code.
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 use abi_stable::std_types::{RResult, RSlice, RStr, Tuple2};
 use abi_stable::StableAbi;
 
-use crate::{FieldMut, ModelBox, OperatorBox, PluginError, SamplerBox};
+use crate::{FieldMut, ImageBox, ModelBox, OperatorBox, PluginError, SamplerBox};
 
 /// The host's table of services. Append-only, like the plugin root module.
 #[repr(C)]
@@ -42,6 +43,26 @@ pub struct HostApi {
         name: RStr<'_>,
         params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
     ) -> RResult<ModelBox, PluginError>,
+    /// Opens a PNG, JPEG or TIFF image for reading window by window.
+    pub open_image: extern "C" fn(path: RStr<'_>) -> RResult<ImageBox, PluginError>,
+    /// Shows a task's progress (see [`progress`]).
+    pub progress: extern "C" fn(Progress<'_>),
+    /// Whether the user asked the running task to stop (Ctrl-C).
+    pub interrupted: extern "C" fn() -> bool,
+    /// Prints a warning for the user.
+    pub warn: extern "C" fn(RStr<'_>),
+}
+
+/// A task's progress: `done` of `total` units and a short status such as the loss.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// Units done so far.
+    pub done: u64,
+    /// Units in all; 0 ends the bar.
+    pub total: u64,
+    /// Shown after the bar, e.g. `loss 0.0123`.
+    pub message: RStr<'a>,
 }
 
 /// Which noise to generate: white Gaussian noise keyed by `seed`, `stream` and the
@@ -110,4 +131,34 @@ pub fn noise(request: NoiseRequest, field: FieldMut<'_>) -> Result<(), PluginErr
     let noise =
         host.noise().ok_or_else(|| PluginError::unsupported("this infty host has no noise service"))?;
     noise(request, field).into_result()
+}
+
+/// Opens an image through the host: `read` then returns any window of it.
+pub fn open_image(path: &str) -> Result<ImageBox, PluginError> {
+    let host = host(&format!("open '{path}'"))?;
+    let open =
+        host.open_image().ok_or_else(|| PluginError::unsupported("this infty host cannot open images"))?;
+    open(path.into()).into_result()
+}
+
+/// Shows `done` of `total` units with `message` on the host's progress bar (rate and
+/// ETA included); `total` 0 ends the bar. Does nothing outside a host.
+pub fn progress(done: u64, total: u64, message: &str) {
+    if let Some(progress) = find_host().and_then(|h| h.progress()) {
+        progress(Progress { done, total, message: message.into() });
+    }
+}
+
+/// Whether the user pressed Ctrl-C while a task runs: the task should save what it
+/// has and return. False outside a host.
+pub fn interrupted() -> bool {
+    find_host().and_then(|h| h.interrupted()).is_some_and(|interrupted| interrupted())
+}
+
+/// Prints a warning through the host (above any progress bar), else to stderr.
+pub fn warn(message: &str) {
+    match find_host().and_then(|h| h.warn()) {
+        Some(warn) => warn(message.into()),
+        None => eprintln!("warning: {message}"),
+    }
 }

@@ -1,7 +1,7 @@
 //! infty-sdk: the stable plugin ABI of `infty`.
 //!
 //! This crate holds only stable types and traits: fields (dense windows and sparse
-//! point sets), parameter schemas, the [`Operator`], [`Sampler`] and [`Model`] kinds,
+//! point sets), parameter schemas, the [`Operator`], [`Sampler`], [`Model`] and [`Task`] kinds,
 //! the one error type that crosses the boundary, and [`export_plugin!`] which turns
 //! plain Rust into a plugin library. It does no I/O.
 //!
@@ -52,25 +52,30 @@ mod error;
 mod field;
 pub mod guard;
 pub mod host;
+pub mod image;
 pub mod model;
 pub mod noise;
 mod operator;
 mod params;
 pub mod plugin;
+pub mod resample;
 pub mod resolution;
 pub mod sampler;
 pub mod schedule;
 mod schema;
+mod task;
 pub mod testing;
 
 pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
+pub use image::{ImageBox, ImageFfi, ImageFfi_TO};
 pub use model::{Model, ModelBox, ModelInfo, ModelInput, Points, TrainBatch, TrainStats};
 pub use operator::{new_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO, ThreadingMode};
 pub use params::{Param, Params};
 pub use plugin::{Manifest, PluginModule, PluginRef};
 pub use sampler::{Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
 pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
+pub use task::Task;
 
 /// The SDK version, which is its ABI version: plugins built against an SDK with a
 /// different major version (minor version while 0.x) are refused by the host.

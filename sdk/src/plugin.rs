@@ -3,7 +3,7 @@
 //! The root module is an abi_stable prefix type: fields are only ever appended.
 //! Fields after the last prefix field are optional, so a host probes for them and
 //! plugins built before they existed keep loading. Appended so far: `set_host`,
-//! `new_sampler`, `new_model`. Planned: a constructor for the `Task` kind.
+//! `new_sampler`, `new_model`, `run_task`.
 
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
@@ -47,6 +47,8 @@ pub struct PluginModule {
     pub new_sampler: extern "C" fn(RStr<'_>, &Params) -> RResult<SamplerBox, PluginError>,
     /// Builds the model called by its item name from checked parameters.
     pub new_model: extern "C" fn(RStr<'_>, &Params) -> RResult<ModelBox, PluginError>,
+    /// Runs the task called by its item name with checked parameters.
+    pub run_task: extern "C" fn(RStr<'_>, &Params) -> RResult<(), PluginError>,
 }
 
 impl RootModule for PluginRef {
@@ -70,6 +72,7 @@ pub fn unknown_item(name: &str) -> PluginError {
 ///     operators: [Passthrough],
 ///     samplers: [MySampler],
 ///     models: [MyModel],
+///     tasks: [MyTask],
 /// }
 /// ```
 ///
@@ -85,6 +88,7 @@ macro_rules! export_plugin {
         $(, operators: [$($op:ty),* $(,)?])?
         $(, samplers: [$($sampler:ty),* $(,)?])?
         $(, models: [$($model:ty),* $(,)?])?
+        $(, tasks: [$($task:ty),* $(,)?])?
         $(,)?
     ) => {
         #[doc(hidden)]
@@ -103,6 +107,7 @@ macro_rules! export_plugin {
                             $($(<$op as $crate::Operator>::spec(),)*)?
                             $($(<$sampler as $crate::Sampler>::spec(),)*)?
                             $($(<$model as $crate::Model>::spec(),)*)?
+                            $($(<$task as $crate::Task>::spec(),)*)?
                         ]),
                     })
                 })
@@ -150,6 +155,20 @@ macro_rules! export_plugin {
                 })
             }
 
+            extern "C" fn run_task(
+                name: RStr<'_>,
+                params: &$crate::Params,
+            ) -> RResult<(), $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    $($(
+                        if <$task as $crate::Task>::spec().name == name.as_str() {
+                            return <$task as $crate::Task>::run(params);
+                        }
+                    )*)?
+                    Err($crate::plugin::unknown_item(name.as_str()))
+                })
+            }
+
             fn root_module() -> $crate::PluginRef {
                 $crate::PluginModule {
                     manifest,
@@ -157,6 +176,7 @@ macro_rules! export_plugin {
                     set_host: $crate::host::set_host,
                     new_sampler,
                     new_model,
+                    run_task,
                 }
                 .leak_into_prefix()
             }

@@ -9,11 +9,10 @@ use std::path::Path;
 use infty_sdk::{ItemKind, OperatorBox, RasterInfo};
 
 use crate::error::{Error, Result};
-use crate::io::{self, Format, Input, TiffCompression};
+use crate::io::{self, Format, TiffCompression};
 use crate::registry::Registry;
 use crate::stream::layout::{Layout, TileCompression};
-use crate::stream::source::{MemorySource, Source};
-use crate::stream::tiff_source::TiffSource;
+use crate::stream::source;
 use crate::stream::{Job, Shard, TiffPlan};
 use builtins::{ReadStep, WriteStep};
 use parse::{step_args, RawStep};
@@ -72,7 +71,7 @@ impl Pipeline {
 
     /// Reads the input, runs every stage and writes the output, tile by tile.
     pub fn run(self, options: RunOptions) -> Result<()> {
-        let source = open_source(&self.read)?;
+        let source = source::open(&self.read.path, self.read.format, self.read.unlimited)?;
         let mut rasters = vec![source.info()];
         for stage in &self.stages {
             let info = stage.op.output_raster(*rasters.last().expect("one")).into_result();
@@ -141,17 +140,6 @@ impl Pipeline {
         }
         description.to_string()
     }
-}
-
-/// The input as a source: TIFF files are read lazily, chunk by chunk; other formats
-/// and standard input are decoded into memory.
-fn open_source(read: &ReadStep) -> Result<Box<dyn Source>> {
-    let input = Input::open(&read.path, read.format)?;
-    if input.header.format == Format::Tiff && read.path != "-" {
-        return Ok(Box::new(TiffSource::open(&read.path, read.unlimited)?));
-    }
-    let depth = input.header.depth;
-    Ok(Box::new(MemorySource { raster: input.decode()?, depth }))
 }
 
 /// The tile compression when `write` goes to a tiled TIFF file.

@@ -2,12 +2,13 @@
 
 use infty_sdk::{FieldMut, RasterInfo, Window};
 
+use super::tiff_source::TiffSource;
 use crate::error::Result;
-use crate::io::Depth;
+use crate::io::{Depth, Format, Input};
 use crate::raster::Raster;
 
 /// An input raster read window by window, from any thread.
-pub trait Source: Sync {
+pub trait Source: Send + Sync {
     /// The raster.
     fn info(&self) -> RasterInfo;
     /// How the file stores samples (the default output depth).
@@ -40,4 +41,16 @@ impl Source for MemorySource {
         }
         Ok(())
     }
+}
+
+/// Opens `path` (`-`: standard input) as a source: TIFF files are read lazily, chunk by
+/// chunk; other formats and standard input are decoded into memory. `unlimited` lifts
+/// the TIFF size checks.
+pub fn open(path: &str, format: Option<Format>, unlimited: bool) -> Result<Box<dyn Source>> {
+    let input = Input::open(path, format)?;
+    if input.header.format == Format::Tiff && path != "-" {
+        return Ok(Box::new(TiffSource::open(path, unlimited)?));
+    }
+    let depth = input.header.depth;
+    Ok(Box::new(MemorySource { raster: input.decode()?, depth }))
 }

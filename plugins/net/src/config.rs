@@ -43,6 +43,10 @@ pub struct NetConfig {
     /// low-resolution image, or a masked image plus its mask). 0 in reference configs.
     #[serde(default)]
     pub guide_channels: i64,
+    /// What the guide field is, for the tasks that make it: `lowres` (the low-resolution
+    /// image, for super-resolution), `mask`, or empty for none.
+    #[serde(default)]
+    pub guide: String,
     /// Reproduce the reference's `grid_sample` call (coordinates in [0,1], (row, col) as
     /// (x, y), reference-spec §8.1 #1) instead of the corrected mapping. True for
     /// reference checkpoints; new models use the corrected one.

@@ -55,6 +55,10 @@ impl Model for NetModel {
                     .default_int(0)
                     .at_least(0.0),
             )
+            .param(
+                ParamSpec::text("guide", "what a new network's guide field is (e.g. lowres), for tasks")
+                    .default_text(""),
+            )
             .param(ParamSpec::switch(
                 "reference-grid",
                 "a new network reads its grid as the reference does (spec §8.1 #1)",
@@ -104,6 +108,7 @@ impl Model for NetModel {
         let inner = if path.is_empty() {
             let mut cfg = read_config(params.text("config")?)?;
             cfg.guide_channels = params.int("guide-channels")?;
+            cfg.guide = params.text("guide")?.to_string();
             cfg.reference_grid_sample = params.bool("reference-grid")?;
             let net = Net::new(&cfg, device, hyper.seed)?;
             let trainer = train.then(|| Trainer::new(&net, hyper));

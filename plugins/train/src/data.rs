@@ -1,0 +1,221 @@
+//! Training images: a folder of PNG, JPEG and TIFF files, split into training and
+//! held-out images, and random crops of them as RGB in [0, 1].
+//!
+//! PNG and JPEG files are decoded once, downscaled by `--downscale` and kept in memory
+//! as 16-bit samples. TIFF files stay open and each crop reads only its window, so a
+//! gigapixel TIFF costs a chunk cache, not its size. Unreadable files and images
+//! smaller than a crop are skipped with a warning; a folder with no usable image is
+//! an error.
+
+use std::path::{Path, PathBuf};
+
+use infty_sdk::resample::area;
+use infty_sdk::{FieldMut, ImageBox, PluginError, RasterInfo, Window};
+use rand::seq::SliceRandom;
+
+use crate::rng::{rng, Purpose};
+
+/// How images become crops.
+#[derive(Clone, Copy, Debug)]
+pub struct DataOptions {
+    /// Side of the square crops.
+    pub crop: u32,
+    /// Each image is first downscaled by this factor (area filter).
+    pub downscale: f64,
+    /// Share of the images held out for validation.
+    pub val_fraction: f64,
+    /// Seed of the split.
+    pub seed: u64,
+}
+
+/// One usable image.
+pub struct Image {
+    /// Its path, as listed.
+    pub name: String,
+    /// Size after downscaling.
+    pub width: u32,
+    pub height: u32,
+    pixels: Pixels,
+}
+
+enum Pixels {
+    /// Three planes of u16 samples, already downscaled.
+    Memory(Vec<u16>),
+    /// A TIFF read window by window; crops are downscaled as they are read.
+    Lazy(ImageBox),
+}
+
+/// The images of a folder, split.
+pub struct Dataset {
+    pub train: Vec<Image>,
+    pub val: Vec<Image>,
+}
+
+const EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "tif", "tiff"];
+
+impl Dataset {
+    /// Lists, opens and splits the images under `dir` (recursively).
+    pub fn open(dir: &Path, options: &DataOptions) -> Result<Dataset, PluginError> {
+        let files = image_files(dir)?;
+        if files.is_empty() {
+            return Err(PluginError::invalid_param(
+                "data",
+                format!("no PNG, JPEG or TIFF files in '{}'", dir.display()),
+            )
+            .with_help("give a folder of training images (searched recursively)"));
+        }
+        let mut images = Vec::new();
+        for file in &files {
+            match Image::open(file, options) {
+                Ok(image) => images.push(image),
+                Err(reason) => infty_sdk::host::warn(&format!("skipped {}: {reason}", file.display())),
+            }
+        }
+        if images.is_empty() {
+            return Err(PluginError::invalid_param(
+                "data",
+                format!(
+                    "none of the {} image files in '{}' is usable (see the warnings)",
+                    files.len(),
+                    dir.display()
+                ),
+            )
+            .with_help(format!(
+                "images must be readable and at least {0}x{0} pixels after --downscale {1}",
+                options.crop, options.downscale
+            )));
+        }
+        Ok(split(images, options))
+    }
+}
+
+/// Image files under `dir`, sorted by path.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|e| {
+            PluginError::invalid_param("data", format!("cannot read the folder '{}': {e}", folder.display()))
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Holds out `val_fraction` of the images (at least one when there are two or more),
+/// chosen by the seed.
+fn split(mut images: Vec<Image>, options: &DataOptions) -> Dataset {
+    let n = images.len();
+    let wanted = (n as f64 * options.val_fraction).round() as usize;
+    let held = if options.val_fraction > 0.0 && n >= 2 { wanted.clamp(1, n - 1) } else { 0 };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng(options.seed, Purpose::Split, 0));
+    let held_out: Vec<bool> = (0..n).map(|i| order[..held].contains(&i)).collect();
+    let mut val = Vec::new();
+    let mut train = Vec::new();
+    for (image, out) in images.drain(..).zip(held_out) {
+        if out {
+            val.push(image)
+        } else {
+            train.push(image)
+        }
+    }
+    Dataset { train, val }
+}
+
+fn is_tiff(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && matches!(head, [b'I', b'I', 42 | 43, 0] | [b'M', b'M', 0, 42 | 43])
+}
+
+impl Image {
+    fn open(path: &Path, options: &DataOptions) -> Result<Image, String> {
+        let name = path.display().to_string();
+        let source = infty_sdk::host::open_image(&name).map_err(|e| e.message.to_string())?;
+        let info = source.info();
+        let d = options.downscale;
+        let (width, height) =
+            ((f64::from(info.width) / d).floor() as u32, (f64::from(info.height) / d).floor() as u32);
+        if width < options.crop || height < options.crop {
+            let crop = options.crop;
+            return Err(format!(
+                "{}x{} pixels ({width}x{height} after --downscale {d}) is smaller than the {crop}x{crop} crop",
+                info.width, info.height
+            ));
+        }
+        let pixels = if is_tiff(path) {
+            Pixels::Lazy(source)
+        } else {
+            let rgb = read_rgb(&source, info.bounds()).map_err(|e| e.message.to_string())?;
+            let small =
+                area(&rgb, info.width as usize, info.height as usize, width as usize, height as usize);
+            Pixels::Memory(small.iter().map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16).collect())
+        };
+        Ok(Image { name, width, height, pixels })
+    }
+
+    /// The `size`² crop at `(x, y)` of the downscaled image, RGB planes in [0, 1],
+    /// mirrored left to right when `flip`.
+    pub fn crop(
+        &self,
+        x: u32,
+        y: u32,
+        size: u32,
+        flip: bool,
+        downscale: f64,
+    ) -> Result<Vec<f32>, PluginError> {
+        let s = size as usize;
+        let mut out = match &self.pixels {
+            Pixels::Memory(planes) => {
+                let (w, h) = (self.width as usize, self.height as usize);
+                let mut out = Vec::with_capacity(3 * s * s);
+                for c in 0..3 {
+                    for row in y as usize..y as usize + s {
+                        let start = (c * h + row) * w + x as usize;
+                        out.extend(planes[start..start + s].iter().map(|&v| f32::from(v) / 65535.0));
+                    }
+                }
+                out
+            }
+            Pixels::Lazy(source) => {
+                let info = source.info();
+                // The footprint of the crop in the source, inside the image.
+                let x0 = (f64::from(x) * downscale).floor() as i64;
+                let y0 = (f64::from(y) * downscale).floor() as i64;
+                let side = ((f64::from(size) * downscale).round() as u32).max(size);
+                let w = side.min(info.width - x0 as u32);
+                let h = side.min(info.height - y0 as u32);
+                let rgb = read_rgb(source, Window::new(x0, y0, w, h))?;
+                area(&rgb, w as usize, h as usize, s, s)
+            }
+        };
+        if flip {
+            out.chunks_exact_mut(s).for_each(<[f32]>::reverse);
+        }
+        Ok(out)
+    }
+}
+
+/// A window of `source` as three planes: gray is repeated, alpha dropped.
+fn read_rgb(source: &ImageBox, window: Window) -> Result<Vec<f32>, PluginError> {
+    let info = source.info();
+    let mut planar = vec![0f32; window.area() as usize * info.channels as usize];
+    let raster = RasterInfo { channels: info.channels, ..info };
+    source.read(window, FieldMut::new(raster, window, &mut planar)?).into_result()?;
+    let plane = window.area() as usize;
+    let pick: [usize; 3] = if info.channels >= 3 { [0, 1, 2] } else { [0, 0, 0] };
+    Ok(pick.iter().flat_map(|&c| planar[c * plane..(c + 1) * plane].iter().copied()).collect())
+}

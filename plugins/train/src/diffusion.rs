@@ -1,0 +1,127 @@
+//! The forward process of ∞-Diff on a crop (reference-spec §1.4, §3.3 step 4):
+//! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target Tξ, with T the installed `mollify`
+//! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
+//! guide fields a guided model reads.
+
+use infty_sdk::resample::{area, bicubic};
+use infty_sdk::schedule::{BetaSchedule, Schedule};
+use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo, Window};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// Low-resolution guides are made at a factor drawn log-uniformly from this range,
+/// which covers the scales `infty upscale` is used at.
+pub const LOWRES_FACTORS: (f64, f64) = (1.25, 8.0);
+
+/// What a guided model reads besides x_t.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guide {
+    None,
+    /// The crop downscaled by a random factor and evaluated back at every pixel.
+    LowRes,
+}
+
+impl Guide {
+    /// From the model config's `guide` name.
+    pub fn from_name(name: &str) -> Result<Guide, PluginError> {
+        match name {
+            "" | "none" => Ok(Guide::None),
+            "lowres" => Ok(Guide::LowRes),
+            other => Err(PluginError::invalid_input(format!(
+                "the model's guide is '{other}'; training makes 'lowres' guides or none"
+            ))),
+        }
+    }
+
+    /// The name recorded in the model config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guide::None => "",
+            Guide::LowRes => "lowres",
+        }
+    }
+
+    /// Guide channels for a model of `channels` channels.
+    pub fn channels(self, channels: u32) -> u32 {
+        match self {
+            Guide::None => 0,
+            Guide::LowRes => channels,
+        }
+    }
+}
+
+/// The diffusion a model was trained with, and T at its σ.
+pub struct Diffusion {
+    pub alphas_cumprod: Vec<f64>,
+    pub size: u32,
+    pub guide: Guide,
+    mollify: OperatorBox,
+}
+
+/// One noised crop: everything a training or validation example needs, full-size.
+pub struct Noised {
+    pub x0: Vec<f32>,
+    pub x_t: Vec<f32>,
+    /// Tξ, what the model predicts.
+    pub target: Vec<f32>,
+    /// Empty without a guide.
+    pub guide: Vec<f32>,
+    pub t: u32,
+}
+
+impl Diffusion {
+    /// The model's schedule, crop size and σ; T from the installed mollifier.
+    pub fn new(info: &ModelInfo, guide: Guide) -> Result<Diffusion, PluginError> {
+        let steps = info.diffusion_steps as usize;
+        let schedule = BetaSchedule::from_name(&info.noise_schedule, info.train_size)?;
+        let sigma = info.mollifier_sigma.to_string();
+        let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)])
+            .map_err(|e| e.with_help("training needs the mollifier plugin (org.infty.mollifier)"))?;
+        Ok(Diffusion {
+            alphas_cumprod: Schedule::named(schedule, steps).alphas_cumprod,
+            size: info.train_size,
+            guide,
+            mollify,
+        })
+    }
+
+    /// Noises the crop `x0` (RGB planes in [0, 1]) at `t` with noise and guide from `rng`.
+    pub fn noise(&self, x0: &[f32], t: u32, rng: &mut impl Rng) -> Result<Noised, PluginError> {
+        let x0: Vec<f32> = x0.iter().map(|v| v * 2.0 - 1.0).collect();
+        let xi: Vec<f32> = (0..x0.len()).map(|_| rng.sample(StandardNormal)).collect();
+        // T is linear: T(a x0 + b ξ) = a Tx0 + b Tξ.
+        let (t_x0, target) = (self.mollify(&x0)?, self.mollify(&xi)?);
+        let ab = self.alphas_cumprod[t as usize];
+        let (a, b) = (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32);
+        let x_t = t_x0.iter().zip(&target).map(|(x, n)| a * x + b * n).collect();
+        let guide = match self.guide {
+            Guide::None => Vec::new(),
+            Guide::LowRes => {
+                let (lo, hi) = LOWRES_FACTORS;
+                let factor = rng.gen_range(lo.ln()..hi.ln()).exp();
+                lowres_guide(&x0, self.size, factor)?
+            }
+        };
+        Ok(Noised { x0, x_t, target, guide, t })
+    }
+
+    fn mollify(&self, planes: &[f32]) -> Result<Vec<f32>, PluginError> {
+        let raster = RasterInfo::new(self.size, self.size, 3);
+        let window = raster.bounds();
+        let mut out = vec![0f32; planes.len()];
+        let input = FieldRef::new(raster, window, planes)?;
+        self.mollify.process(input, FieldMut::new(raster, window, &mut out)?).into_result()?;
+        Ok(out)
+    }
+}
+
+/// The crop downscaled `factor` times (area) and evaluated back bicubically at every
+/// pixel: what `infty upscale` computes from its input at the output's pixels.
+pub fn lowres_guide(x0: &[f32], size: u32, factor: f64) -> Result<Vec<f32>, PluginError> {
+    let small = ((f64::from(size) / factor).round() as u32).max(1);
+    let lowres = area(x0, size as usize, size as usize, small as usize, small as usize);
+    let raster = RasterInfo::new(small, small, 3);
+    let field = FieldRef::new(raster, raster.bounds(), &lowres)?;
+    let ratio = f64::from(small) / f64::from(size);
+    Ok(bicubic(&field, (ratio, ratio), Window::new(0, 0, size, size)))
+}

@@ -1,0 +1,25 @@
+//! infty plugin `org.infty.train`: `infty train` trains ∞-Diff models on folders of
+//! images (reference-spec §3), and `infty eval-loss` scores a model on held-out crops
+//! per timestep band. Both drive the `net` model and the `mollify` operator through
+//! the host.
+
+mod batch;
+mod data;
+mod diffusion;
+mod eval;
+mod logs;
+mod plot;
+mod rng;
+mod settings;
+mod train;
+mod validate;
+
+pub use diffusion::{lowres_guide, Guide, LOWRES_FACTORS};
+pub use eval::EvalLoss;
+pub use train::Train;
+
+infty_sdk::export_plugin! {
+    id: "org.infty.train",
+    version: env!("CARGO_PKG_VERSION"),
+    tasks: [Train, EvalLoss],
+}

@@ -1,0 +1,185 @@
+//! A run's settings, from the command line, and `run.json`: the settings plus the
+//! resolved model config, written when a run starts and read back by `--resume`.
+
+use std::path::Path;
+
+use infty_sdk::{ItemSpec, ParamSpec, ParamValue, Params, PluginError};
+use serde::{Deserialize, Serialize};
+
+/// Everything that decides what a run computes (the device does not).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub data: String,
+    pub config: String,
+    pub guide: String,
+    pub steps: u64,
+    pub batch: u32,
+    pub sample_rate: f64,
+    pub learning_rate: f64,
+    /// Absent from runs started before it was a setting: the net model's default.
+    #[serde(default = "reference_ema_decay")]
+    pub ema_decay: f64,
+    pub seed: u64,
+    pub downscale: f64,
+    pub val_fraction: f64,
+    pub val_crops: u32,
+    pub val_every: u64,
+    pub checkpoint_every: u64,
+}
+
+/// `run.json`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunFile {
+    pub settings: Settings,
+    /// The model's resolved config.
+    pub model: serde_json::Value,
+    /// The plugin that trained it, `org.infty.train <version>`.
+    pub trainer: String,
+    /// The images held out for validation.
+    pub held_out: Vec<String>,
+}
+
+/// The parameters `infty train` declares that settings are made of.
+pub fn declare(spec: ItemSpec) -> ItemSpec {
+    spec.param(ParamSpec::path("data", "folder of training images (PNG, JPEG, TIFF; searched recursively)"))
+        .param(ParamSpec::path("run", "run folder: checkpoints, logs, plot, run.json"))
+        .param(
+            ParamSpec::text("config", "network preset (tiny, ffhq128, ffhq256) or JSON file")
+                .default_text("tiny"),
+        )
+        .param(
+            ParamSpec::choice(
+                "guide",
+                "guide field: none, or lowres (super-resolution)",
+                &["none", "lowres"],
+            )
+            .default_text("none"),
+        )
+        .param(ParamSpec::int("steps", "train until this many steps").default_int(10000).at_least(1.0))
+        .param(ParamSpec::int("batch", "crops per step").default_int(8).at_least(1.0).at_most(1024.0))
+        .param(
+            ParamSpec::float(
+                "sample-rate",
+                "share of each crop's pixels the decoder sees (coordinate subsampling)",
+            )
+            .default_float(0.25)
+            .greater_than(0.0)
+            .at_most(1.0),
+        )
+        .param(
+            ParamSpec::float("learning-rate", "Adam's learning rate").default_float(1e-4).greater_than(0.0),
+        )
+        .param(
+            ParamSpec::float("ema-decay", "decay of the decoder's EMA, updated every 10 steps")
+                .default_float(0.995)
+                .at_least(0.0)
+                .less_than(1.0)
+                .with_help("model.safetensors is the EMA: for runs of a few hundred steps, lower it."),
+        )
+        .param(
+            ParamSpec::int("seed", "seed of the weights, split, crops, noise and dropout")
+                .default_int(0)
+                .at_least(0.0),
+        )
+        .param(
+            ParamSpec::float(
+                "downscale",
+                "downscale every image by this factor before cropping (area filter)",
+            )
+            .default_float(1.0)
+            .at_least(1.0)
+            .at_most(64.0)
+            .with_help("Compressed photos are sharper and freer of JPEG artefacts 2-4x smaller."),
+        )
+        .param(
+            ParamSpec::float("val-fraction", "share of the images held out for validation")
+                .default_float(0.1)
+                .at_least(0.0)
+                .at_most(0.5),
+        )
+        .param(
+            ParamSpec::int("val-crops", "held-out crops scored at each validation")
+                .default_int(16)
+                .at_least(1.0),
+        )
+        .param(ParamSpec::int("val-every", "steps between validations").default_int(250).at_least(1.0))
+        .param(ParamSpec::int("checkpoint-every", "steps between checkpoints").default_int(500).at_least(1.0))
+}
+
+impl Settings {
+    pub fn from_params(params: &Params) -> Result<Settings, PluginError> {
+        Ok(Settings {
+            data: params.text("data")?.to_string(),
+            config: params.text("config")?.to_string(),
+            guide: params.text("guide")?.to_string(),
+            steps: params.int("steps")? as u64,
+            batch: params.int("batch")? as u32,
+            sample_rate: params.float("sample-rate")?,
+            learning_rate: params.float("learning-rate")?,
+            ema_decay: params.float("ema-decay")?,
+            seed: params.int("seed")? as u64,
+            downscale: params.float("downscale")?,
+            val_fraction: params.float("val-fraction")?,
+            val_crops: params.int("val-crops")? as u32,
+            val_every: params.int("val-every")? as u64,
+            checkpoint_every: params.int("checkpoint-every")? as u64,
+        })
+    }
+
+    /// A resumed run keeps `saved`, except `steps`, which may grow. Other settings given
+    /// differently (and not at their default) are named in a warning.
+    pub fn resumed(self, saved: Settings, spec: &ItemSpec) -> Settings {
+        let (given, kept) = (to_map(&self), to_map(&saved));
+        for (name, value) in &given {
+            let flag = name.replace('_', "-");
+            let default = spec.find_param(&flag).and_then(|p| p.default.as_ref().into_option().cloned());
+            let is_default = default.is_some_and(|d| same(&d, value));
+            if name != "steps" && name != "data" && kept.get(name) != Some(value) && !is_default {
+                infty_sdk::host::warn(&format!(
+                    "--{flag} {value} ignored: a resumed run keeps its settings ({})",
+                    kept.get(name).map_or("unset".to_string(), ToString::to_string)
+                ));
+            }
+        }
+        Settings { steps: self.steps, ..saved }
+    }
+}
+
+fn reference_ema_decay() -> f64 {
+    0.995
+}
+
+fn to_map(settings: &Settings) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(settings) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn same(default: &ParamValue, value: &serde_json::Value) -> bool {
+    match (default, value) {
+        (ParamValue::Float(d), v) => v.as_f64() == Some(*d),
+        (ParamValue::Int(d), v) => v.as_i64() == Some(*d),
+        (ParamValue::Text(d), v) => v.as_str() == Some(d.as_str()),
+        (ParamValue::Bool(d), v) => v.as_bool() == Some(*d),
+    }
+}
+
+impl RunFile {
+    pub fn read(dir: &Path) -> Result<RunFile, PluginError> {
+        let path = dir.join("run.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            PluginError::invalid_param("run", format!("no run to resume in '{}': {e}", dir.display()))
+                .with_help("start it without --resume")
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| PluginError::invalid_input(format!("'{}' is not a run file: {e}", path.display())))
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<(), PluginError> {
+        let path = dir.join("run.json");
+        let text = serde_json::to_string_pretty(self).map_err(|e| PluginError::failed(e.to_string()))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| PluginError::failed(format!("cannot write '{}': {e}", path.display())))
+    }
+}

@@ -1,0 +1,263 @@
+//! `infty train DATA RUN`: trains an ∞-Diff model on a folder of images as the
+//! reference does (reference-spec §3.3): random crops and flips, uniform timesteps,
+//! coordinate subsampling, an encoder on an independent subset of the clean crop,
+//! MSE on Tξ, Adam, clipping and an EMA (the last three in the `net` model's train
+//! step). Optionally guided: the crop downscaled by a random factor, evaluated back
+//! at each pixel.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use infty_sdk::host::{interrupted, model, progress};
+use infty_sdk::{ErrorKind, ItemSpec, ModelBox, ParamSpec, Params, PluginError, Task};
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use crate::batch::Batch;
+use crate::data::{DataOptions, Dataset};
+use crate::diffusion::{Diffusion, Guide};
+use crate::logs::Logs;
+use crate::rng::{rng, Purpose};
+use crate::settings::{declare, RunFile, Settings};
+use crate::validate::HeldOut;
+
+/// The `train` task.
+pub struct Train;
+
+const HELP: &str = "\
+RUN gets run.json (settings and the resolved model config), checkpoint.safetensors (weights, \
+EMA, encoder, Adam state and step, written every --checkpoint-every steps, at the end and on \
+Ctrl-C), model.safetensors (the EMA decoder and encoder only, for inference; written at the \
+end), train.csv, val.csv and loss.png. Every random draw is a function of --seed and the step, \
+so `--resume` continues exactly as an uninterrupted run (same losses); it keeps the run's \
+settings, except --steps, which may grow. Unreadable images and images smaller than a crop \
+are skipped with a warning. Held-out images: --val-fraction of the files, chosen by --seed; \
+validation scores --val-crops fixed crops of them once per timestep band, beside predicting zero.";
+
+impl Task for Train {
+    fn spec() -> ItemSpec {
+        declare(ItemSpec::task("train", "Train an ∞-Diff model on a folder of images").with_help(HELP))
+            .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))
+            .param(ParamSpec::switch("resume", "continue the run in RUN from its checkpoint"))
+    }
+
+    fn run(params: &Params) -> Result<(), PluginError> {
+        let dir = PathBuf::from(params.text("run")?);
+        let device = params.text("device")?;
+        let settings = Settings::from_params(params)?;
+        let checkpoint = dir.join("checkpoint.safetensors");
+        let (settings, model) = if params.bool("resume")? {
+            let saved = RunFile::read(&dir)?;
+            let settings = settings.resumed(saved.settings, &Self::spec());
+            let path = checkpoint.display().to_string();
+            let net = model("net", &[("checkpoint", &path), ("mode", "train"), ("device", device)])?;
+            (settings, net)
+        } else {
+            if dir.join("run.json").exists() {
+                return Err(PluginError::invalid_param(
+                    "run",
+                    format!("'{}' already holds a run", dir.display()),
+                )
+                .with_help("add --resume to continue it, or give a new folder"));
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                PluginError::invalid_param("run", format!("cannot create '{}': {e}", dir.display()))
+            })?;
+            let net = new_model(&settings, device)?;
+            (settings, net)
+        };
+        let trainer = Trainer::new(settings, model, &dir)?;
+        if !params.bool("resume")? {
+            trainer.run_file().write(&dir)?;
+        }
+        trainer.run(&checkpoint)
+    }
+}
+
+/// A new network from the run's settings.
+fn new_model(settings: &Settings, device: &str) -> Result<ModelBox, PluginError> {
+    let guide = Guide::from_name(&settings.guide)?;
+    // The guide's channel count needs the config's channels: every preset has 3.
+    let seed = settings.seed.to_string();
+    let (lr, ema) = (settings.learning_rate.to_string(), settings.ema_decay.to_string());
+    let channels = guide.channels(3).to_string();
+    model(
+        "net",
+        &[
+            ("config", &settings.config),
+            ("guide", guide.name()),
+            ("guide-channels", &channels),
+            ("seed", &seed),
+            ("learning-rate", &lr),
+            ("ema-decay", &ema),
+            ("mode", "train"),
+            ("device", device),
+        ],
+    )
+}
+
+/// A run in progress.
+struct Trainer {
+    settings: Settings,
+    model: ModelBox,
+    data: Dataset,
+    diffusion: Diffusion,
+    held_out: HeldOut,
+    logs: Logs,
+    dir: PathBuf,
+}
+
+impl Trainer {
+    fn new(settings: Settings, model: ModelBox, dir: &Path) -> Result<Trainer, PluginError> {
+        let info = model.info();
+        if info.channels != 3 {
+            return Err(PluginError::invalid_param(
+                "config",
+                format!("the model has {} channels; infty train makes RGB crops", info.channels),
+            ));
+        }
+        let guide = Guide::from_name(config_guide(&info.config_json).as_str())?;
+        let options = DataOptions {
+            crop: info.train_size,
+            downscale: settings.downscale,
+            val_fraction: settings.val_fraction,
+            seed: settings.seed,
+        };
+        let data = Dataset::open(Path::new(&settings.data), &options)?;
+        let held_out =
+            HeldOut::new(&data.val, settings.val_crops, info.train_size, settings.downscale, settings.seed)?;
+        if held_out.is_empty() {
+            infty_sdk::host::warn(&format!(
+                "no held-out images ({} usable, --val-fraction {}): validation is skipped",
+                data.train.len(),
+                settings.val_fraction
+            ));
+        }
+        Ok(Trainer {
+            diffusion: Diffusion::new(&info, guide)?,
+            logs: Logs::open(dir, info.train_step)?,
+            dir: dir.to_path_buf(),
+            settings,
+            model,
+            data,
+            held_out,
+        })
+    }
+
+    /// `run.json` of a new run: settings, the resolved model config, held-out images.
+    fn run_file(&self) -> RunFile {
+        RunFile {
+            settings: self.settings.clone(),
+            model: serde_json::from_str(&self.model.info().config_json).unwrap_or_default(),
+            trainer: format!("org.infty.train {}", env!("CARGO_PKG_VERSION")),
+            held_out: self.data.val.iter().map(|image| image.name.clone()).collect(),
+        }
+    }
+
+    fn run(mut self, checkpoint: &Path) -> Result<(), PluginError> {
+        eprintln!(
+            "infty train: {} training images, {} held out; {}x{} crops, batch {}, on {}",
+            self.data.train.len(),
+            self.data.val.len(),
+            self.diffusion.size,
+            self.diffusion.size,
+            self.settings.batch,
+            self.model.info().device
+        );
+        let steps = self.settings.steps;
+        let mut step = self.model.info().train_step;
+        let mut recent = Vec::new();
+        while step < steps {
+            if interrupted() {
+                self.save(checkpoint)?;
+                return Err(PluginError::new(
+                    ErrorKind::Cancelled,
+                    format!("stopped at step {step}; {} is saved", checkpoint.display()),
+                )
+                .with_help("add --resume to the same command to continue"));
+            }
+            let started = Instant::now();
+            let batch = self.batch(step)?;
+            let stats = self.model.train_step(batch.as_train()).into_result()?;
+            step = stats.step;
+            self.logs.train_step(step, stats.loss, started.elapsed().as_secs_f64())?;
+            recent.push(stats.loss);
+            if recent.len() > 50 {
+                recent.remove(0);
+            }
+            let average = recent.iter().sum::<f64>() / recent.len() as f64;
+            let val = self.logs.val.last().map_or(String::new(), |v| format!("  held-out {:.4}", v.mean));
+            progress(
+                step,
+                steps,
+                &format!("loss {:.4} (mean of last {}: {average:.4}){val}", stats.loss, recent.len()),
+            );
+            if step % self.settings.val_every == 0 || step == steps {
+                self.validate(step)?;
+            }
+            if step % self.settings.checkpoint_every == 0 || step == steps {
+                self.save(checkpoint)?;
+            }
+        }
+        self.export(checkpoint)
+    }
+
+    /// The data of step `step` (0-based): everything drawn from (seed, step).
+    fn batch(&self, step: u64) -> Result<Batch, PluginError> {
+        let s = &self.settings;
+        let size = self.diffusion.size;
+        let mut r = rng(s.seed, Purpose::Step, step);
+        let mut items = Vec::with_capacity(s.batch as usize);
+        for b in 0..u64::from(s.batch) {
+            let image =
+                &self.data.train[image_at(step * u64::from(s.batch) + b, self.data.train.len(), s.seed)];
+            let (x, y) = (r.gen_range(0..=image.width - size), r.gen_range(0..=image.height - size));
+            let crop = image.crop(x, y, size, r.gen_bool(0.5), s.downscale)?;
+            let t = r.gen_range(0..self.diffusion.alphas_cumprod.len() as u32);
+            items.push(self.diffusion.noise(&crop, t, &mut r)?);
+        }
+        Ok(Batch::new(&items, size, s.sample_rate, &mut r))
+    }
+
+    fn validate(&mut self, step: u64) -> Result<(), PluginError> {
+        if self.held_out.is_empty() {
+            return self.logs.plot();
+        }
+        let losses = self.held_out.evaluate(&self.model, &self.diffusion)?;
+        self.logs.validation(step, &losses)?;
+        self.logs.plot()
+    }
+
+    fn save(&self, checkpoint: &Path) -> Result<(), PluginError> {
+        self.model.save(checkpoint.display().to_string().as_str().into()).into_result()
+    }
+
+    /// `model.safetensors`: the checkpoint loaded for inference (EMA decoder) and saved
+    /// without training state.
+    fn export(&self, checkpoint: &Path) -> Result<(), PluginError> {
+        self.save(checkpoint)?;
+        let path = checkpoint.display().to_string();
+        let inference = model("net", &[("checkpoint", &path), ("mode", "infer"), ("device", "cpu")])?;
+        let out = self.dir.join("model.safetensors");
+        inference.save(out.display().to_string().as_str().into()).into_result()?;
+        eprintln!("infty train: finished {} steps; model: {}", self.settings.steps, out.display());
+        Ok(())
+    }
+}
+
+/// The image the `position`-th crop of the run comes from: each epoch visits every
+/// training image once, in an order drawn from the seed.
+fn image_at(position: u64, images: usize, seed: u64) -> usize {
+    let n = images as u64;
+    let mut order: Vec<usize> = (0..images).collect();
+    order.shuffle(&mut rng(seed, Purpose::Order, position / n));
+    order[(position % n) as usize]
+}
+
+/// The `guide` field of a model config.
+pub fn config_guide(config_json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(config_json)
+        .ok()
+        .and_then(|c| c.get("guide")?.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,120 @@
+//! Held-out loss: fixed crops of the held-out images, each noised once in every
+//! timestep band and scored at every pixel, beside the loss of predicting zero,
+//! E‖Tξ‖² per sample (about 0.081 at σ = 1 px).
+
+use infty_sdk::{ModelBox, ModelInput, PluginError, Points};
+use rand::Rng;
+
+use crate::data::Image;
+use crate::diffusion::{Diffusion, Noised};
+use crate::rng::{rng, Purpose};
+
+/// Timestep bands reported: [0, 100), [100, 200), … for 1000 steps.
+pub const BANDS: usize = 10;
+/// Crops per model call.
+const CHUNK: usize = 8;
+/// Validation noise streams start here, after the crop streams.
+const NOISE_STREAMS: u64 = 1 << 32;
+
+/// Mean squared error per band, of the model and of predicting zero.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandLosses {
+    pub model: Vec<f64>,
+    pub zero: Vec<f64>,
+}
+
+impl BandLosses {
+    /// The model's loss averaged over timesteps.
+    pub fn mean(&self) -> f64 {
+        self.model.iter().sum::<f64>() / self.model.len() as f64
+    }
+
+    /// Predicting zero, averaged over timesteps.
+    pub fn zero_mean(&self) -> f64 {
+        self.zero.iter().sum::<f64>() / self.zero.len() as f64
+    }
+}
+
+/// The fixed held-out crops of a run.
+pub struct HeldOut {
+    crops: Vec<Vec<f32>>,
+    seed: u64,
+}
+
+impl HeldOut {
+    /// `count` crops of side `size`, taken in turn from `images` at seeded positions.
+    pub fn new(
+        images: &[Image],
+        count: u32,
+        size: u32,
+        downscale: f64,
+        seed: u64,
+    ) -> Result<Self, PluginError> {
+        let mut crops = Vec::new();
+        for i in 0..if images.is_empty() { 0 } else { count as usize } {
+            let image = &images[i % images.len()];
+            let mut r = rng(seed, Purpose::Validation, i as u64);
+            let x = r.gen_range(0..=image.width - size);
+            let y = r.gen_range(0..=image.height - size);
+            crops.push(image.crop(x, y, size, false, downscale)?);
+        }
+        Ok(Self { crops, seed })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.crops.is_empty()
+    }
+
+    /// Scores `model` on every crop in every band.
+    pub fn evaluate(&self, model: &ModelBox, diffusion: &Diffusion) -> Result<BandLosses, PluginError> {
+        let steps = diffusion.alphas_cumprod.len();
+        let width = steps / BANDS;
+        let mut losses = BandLosses { model: vec![0.0; BANDS], zero: vec![0.0; BANDS] };
+        for band in 0..BANDS {
+            for (chunk_index, chunk) in self.crops.chunks(CHUNK).enumerate() {
+                let mut noised = Vec::new();
+                for (j, crop) in chunk.iter().enumerate() {
+                    let i = (chunk_index * CHUNK + j) as u64;
+                    let mut r =
+                        rng(self.seed, Purpose::Validation, NOISE_STREAMS + i * BANDS as u64 + band as u64);
+                    let t = (band * width + r.gen_range(0..width)) as u32;
+                    noised.push(diffusion.noise(crop, t, &mut r)?);
+                }
+                let (model_sum, zero_sum) = score(model, diffusion.size, &noised)?;
+                losses.model[band] += model_sum / self.crops.len() as f64;
+                losses.zero[band] += zero_sum / self.crops.len() as f64;
+            }
+        }
+        Ok(losses)
+    }
+}
+
+/// Summed per-item MSE of the model's ε̂ and of zero against Tξ, at every pixel; z
+/// from the encoder on the clean crop (as the reference samples, §3.3 step 11).
+fn score(model: &ModelBox, size: u32, items: &[Noised]) -> Result<(f64, f64), PluginError> {
+    let info = model.info();
+    let at = Points::dense(size, items.len() as u32);
+    let concat =
+        |f: fn(&Noised) -> &Vec<f32>| items.iter().flat_map(|n| f(n).iter().copied()).collect::<Vec<_>>();
+    let (x0, x_t, target, guide) =
+        (concat(|n| &n.x0), concat(|n| &n.x_t), concat(|n| &n.target), concat(|n| &n.guide));
+    let t: Vec<f32> = items.iter().map(|n| n.t as f32).collect();
+    let mut z = vec![0f32; items.len() * info.z_dim as usize];
+    model.encode(at, x0.as_slice().into(), z.as_mut_slice().into()).into_result()?;
+    let input = ModelInput {
+        at,
+        x: x_t.as_slice().into(),
+        guide: guide.as_slice().into(),
+        t: t.as_slice().into(),
+        z: z.as_slice().into(),
+    };
+    let mut eps = vec![0f32; x_t.len()];
+    model.denoise(input, eps.as_mut_slice().into()).into_result()?;
+    let per_item = x_t.len() / items.len();
+    let mut sums = (0.0, 0.0);
+    for (e, y) in eps.chunks(per_item).zip(target.chunks(per_item)) {
+        sums.0 += e.iter().zip(y).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / per_item as f64;
+        sums.1 += y.iter().map(|b| f64::from(*b).powi(2)).sum::<f64>() / per_item as f64;
+    }
+    Ok(sums)
+}
