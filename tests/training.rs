@@ -151,12 +151,18 @@ fn bad_data_folders_are_refused_or_skipped_as_documented() {
         .stderr
         .contains("40x40 pixels (40x40 after --downscale 1) is smaller than the 64x64 crop"));
 
-    // An unreadable file among good ones is skipped with a warning.
+    // An unreadable file among good ones is skipped with a warning. (This run also
+    // trains a mask-guided model: the masked crop and the mask, 4 guide channels.)
     let data = data(&infty, "mixed");
     std::fs::write(Path::new(&data).join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    let run = train(&infty, &data, "r4", &["--steps", "2"]);
+    let run = train(&infty, &data, "r4", &["--steps", "2", "--guide", "mask"]);
     run.assert_ok();
     assert!(run.stderr.contains("warning: skipped") && run.stderr.contains("broken.png"), "{}", run.stderr);
+    let run_file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(infty.path("r4/run.json")).unwrap()).unwrap();
+    assert_eq!(run_file["model"]["guide"], "mask");
+    assert_eq!(run_file["model"]["guide_channels"], 4);
+    assert_eq!(run_file["held_out"].as_array().unwrap().len(), 1, "{run_file}");
 
     train(&infty, &data, "r4", &["--steps", "3"]).assert_refused("'r4' already holds a run");
     train(&infty, &data, "r5", &["--steps", "3", "--resume"]).assert_refused("no run to resume in 'r5'");

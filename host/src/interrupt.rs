@@ -4,8 +4,8 @@
 //! asks it to stop (it saves its state and returns); a second one exits at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// What to do with the output being written when the user interrupts.
 enum Pending {
@@ -17,7 +17,11 @@ enum Pending {
     Stop,
 }
 
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+/// When the user first asked the running task to stop.
+static STOP_REQUESTED: OnceLock<Instant> = OnceLock::new();
+/// A second signal this soon after the first is the same key press delivered twice
+/// (e.g. to the process and to its group, as `timeout` does), not a second press.
+const SAME_PRESS: Duration = Duration::from_millis(500);
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
 
@@ -30,17 +34,21 @@ pub fn install() {
                 eprintln!("infty: interrupted");
             }
             Some(Pending::Keep { hint }) => eprintln!("infty: {hint}"),
-            Some(Pending::Stop) if !STOP_REQUESTED.swap(true, Ordering::SeqCst) => {
-                eprintln!("infty: stopping after the current step (Ctrl-C again to quit at once)");
+            Some(Pending::Stop) if STOP_REQUESTED.get().is_none_or(|at| at.elapsed() < SAME_PRESS) => {
+                if STOP_REQUESTED.set(Instant::now()).is_ok() {
+                    eprintln!("infty: stopping after the current step (Ctrl-C again to quit at once)");
+                }
                 if let Ok(mut pending) = PENDING.lock() {
                     *pending = Some(Pending::Stop);
                 }
                 return;
             }
-            Some(Pending::Stop) => eprintln!("infty: interrupted"),
-            None => eprintln!("infty: interrupted"),
+            Some(Pending::Stop) | None => eprintln!("infty: interrupted"),
         }
-        std::process::exit(130);
+        // Without running exit handlers: libtorch's CUDA teardown aborts the process
+        // while another thread still uses the GPU.
+        // SAFETY: `_exit` ends the process at once; nothing runs after it.
+        unsafe { libc::_exit(130) }
     });
 }
 
@@ -68,7 +76,7 @@ pub fn stoppable_task() -> PendingOutput {
 
 /// Whether the user pressed Ctrl-C while a task ran.
 pub fn stop_requested() -> bool {
-    STOP_REQUESTED.load(Ordering::SeqCst)
+    STOP_REQUESTED.get().is_some()
 }
 
 /// Clears the pending output when dropped.

@@ -121,3 +121,27 @@ pub extern "C" fn warn(message: RStr<'_>) {
         None => eprintln!("{line}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infty_sdk::ParamSpec;
+
+    #[test]
+    fn positional_words_fill_the_required_parameters_in_order() {
+        let spec = ItemSpec::task("t", "")
+            .param(ParamSpec::path("data", ""))
+            .param(ParamSpec::int("steps", "").default_int(1))
+            .param(ParamSpec::path("run", ""));
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let flags = [pair("steps", "5")];
+        let words = ["photos".to_string(), "out".to_string()];
+        let pairs = with_positional(&spec, &words, &flags).unwrap();
+        assert_eq!(pairs, [pair("steps", "5"), pair("data", "photos"), pair("run", "out")]);
+        // A required parameter given as a flag is skipped by the positional words.
+        let pairs = with_positional(&spec, &words[..1], &[pair("data", "d")]).unwrap();
+        assert_eq!(pairs, [pair("data", "d"), pair("run", "photos")]);
+        let err = with_positional(&spec, &[words[0].clone(), words[1].clone(), "x".into()], &[]).unwrap_err();
+        assert_eq!(err.to_string(), "t: unexpected argument 'x'");
+    }
+}

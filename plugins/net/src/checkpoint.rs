@@ -82,6 +82,14 @@ pub fn write(
     let partial = std::path::PathBuf::from(partial);
     let metadata: std::collections::HashMap<String, String> = metadata.into_iter().collect();
     safetensors::serialize_to_file(views, Some(metadata), &partial).map_err(|e| failed(&e))?;
+    // safetensors creates its file readable by the owner only; a checkpoint is shared
+    // like any other output (rw-r--r--, what the usual umask 022 gives).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let shared = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(&partial, shared).map_err(|e| failed(&e))?;
+    }
     std::fs::rename(&partial, path).map_err(|e| {
         let _ = std::fs::remove_file(&partial);
         failed(&e)

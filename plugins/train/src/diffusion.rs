@@ -9,6 +9,8 @@ use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterI
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use crate::masks::random_mask;
+
 /// Low-resolution guides are made at a factor drawn log-uniformly from this range,
 /// which covers the scales `infty upscale` is used at.
 pub const LOWRES_FACTORS: (f64, f64) = (1.25, 8.0);
@@ -19,6 +21,8 @@ pub enum Guide {
     None,
     /// The crop downscaled by a random factor and evaluated back at every pixel.
     LowRes,
+    /// The crop with random holes set to 0, and the mask (1 known, 0 hole).
+    Mask,
 }
 
 impl Guide {
@@ -27,8 +31,9 @@ impl Guide {
         match name {
             "" | "none" => Ok(Guide::None),
             "lowres" => Ok(Guide::LowRes),
+            "mask" => Ok(Guide::Mask),
             other => Err(PluginError::invalid_input(format!(
-                "the model's guide is '{other}'; training makes 'lowres' guides or none"
+                "the model's guide is '{other}'; training makes 'lowres' and 'mask' guides, or none"
             ))),
         }
     }
@@ -38,6 +43,7 @@ impl Guide {
         match self {
             Guide::None => "",
             Guide::LowRes => "lowres",
+            Guide::Mask => "mask",
         }
     }
 
@@ -46,6 +52,7 @@ impl Guide {
         match self {
             Guide::None => 0,
             Guide::LowRes => channels,
+            Guide::Mask => channels + 1,
         }
     }
 }
@@ -101,6 +108,7 @@ impl Diffusion {
                 let factor = rng.gen_range(lo.ln()..hi.ln()).exp();
                 lowres_guide(&x0, self.size, factor)?
             }
+            Guide::Mask => mask_guide(&x0, &random_mask(self.size, rng)),
         };
         Ok(Noised { x0, x_t, target, guide, t })
     }
@@ -124,4 +132,11 @@ pub fn lowres_guide(x0: &[f32], size: u32, factor: f64) -> Result<Vec<f32>, Plug
     let field = FieldRef::new(raster, raster.bounds(), &lowres)?;
     let ratio = f64::from(small) / f64::from(size);
     Ok(bicubic(&field, (ratio, ratio), Window::new(0, 0, size, size)))
+}
+
+/// The masked crop (holes 0) followed by the mask (1 known, 0 hole): what
+/// `infty inpaint` gives a mask-guided model.
+pub fn mask_guide(x0: &[f32], known: &[f32]) -> Vec<f32> {
+    let masked = x0.chunks_exact(known.len()).flat_map(|plane| plane.iter().zip(known).map(|(v, m)| v * m));
+    masked.chain(known.iter().copied()).collect()
 }

@@ -8,14 +8,16 @@ mod data;
 mod diffusion;
 mod eval;
 mod logs;
+mod masks;
 mod plot;
 mod rng;
 mod settings;
 mod train;
 mod validate;
 
-pub use diffusion::{lowres_guide, Guide, LOWRES_FACTORS};
+pub use diffusion::{lowres_guide, mask_guide, Guide, LOWRES_FACTORS};
 pub use eval::EvalLoss;
+pub use masks::random_mask;
 pub use train::Train;
 
 infty_sdk::export_plugin! {

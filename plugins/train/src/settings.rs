@@ -50,8 +50,8 @@ pub fn declare(spec: ItemSpec) -> ItemSpec {
         .param(
             ParamSpec::choice(
                 "guide",
-                "guide field: none, or lowres (super-resolution)",
-                &["none", "lowres"],
+                "guide field: none, lowres (super-resolution) or mask (inpainting)",
+                &["none", "lowres", "mask"],
             )
             .default_text("none"),
         )
@@ -126,8 +126,9 @@ impl Settings {
         })
     }
 
-    /// A resumed run keeps `saved`, except `steps`, which may grow. Other settings given
-    /// differently (and not at their default) are named in a warning.
+    /// A resumed run keeps `saved`, except `steps`, which may grow, and `data`, which
+    /// may have moved. Other settings given differently (and not at their default) are
+    /// named in a warning.
     pub fn resumed(self, saved: Settings, spec: &ItemSpec) -> Settings {
         let (given, kept) = (to_map(&self), to_map(&saved));
         for (name, value) in &given {
@@ -141,7 +142,7 @@ impl Settings {
                 ));
             }
         }
-        Settings { steps: self.steps, ..saved }
+        Settings { steps: self.steps, data: self.data, ..saved }
     }
 }
 

@@ -77,7 +77,7 @@ impl Task for Train {
 /// A new network from the run's settings.
 fn new_model(settings: &Settings, device: &str) -> Result<ModelBox, PluginError> {
     let guide = Guide::from_name(&settings.guide)?;
-    // The guide's channel count needs the config's channels: every preset has 3.
+    // Training makes RGB crops (a config of other channels is refused once built).
     let seed = settings.seed.to_string();
     let (lr, ema) = (settings.learning_rate.to_string(), settings.ema_decay.to_string());
     let channels = guide.channels(3).to_string();
