@@ -56,6 +56,13 @@ fn losses(run: &Path) -> Vec<String> {
     text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect()
 }
 
+/// The model's and predicting zero's losses in the `mean` row of an eval-loss table.
+fn mean_row(table: &str) -> (f64, f64) {
+    let row = table.lines().find(|l| l.starts_with("| mean")).expect("a mean row");
+    let cells: Vec<f64> = row.split('|').filter_map(|cell| cell.trim().parse().ok()).collect();
+    (cells[0], cells[1])
+}
+
 fn mean(values: &[String]) -> f64 {
     values.iter().map(|v| v.parse::<f64>().unwrap()).sum::<f64>() / values.len() as f64
 }
@@ -87,14 +94,7 @@ fn a_tiny_model_trains_its_loss_falls_and_the_model_denoises() {
     let table = table.assert_ok().stdout_text();
     eprintln!("{table}");
     assert_eq!(table.lines().filter(|l| l.starts_with("| ")).count(), 12, "{table}");
-    let mean_row: Vec<f64> = table
-        .lines()
-        .find(|l| l.starts_with("| mean"))
-        .unwrap()
-        .split('|')
-        .filter_map(|cell| cell.trim().parse().ok())
-        .collect();
-    let (model, zero) = (mean_row[0], mean_row[1]);
+    let (model, zero) = mean_row(&table);
     assert!((0.06..0.1).contains(&zero), "predicting zero scores E‖Tξ‖² ≈ 0.08, got {zero}");
     assert!(model < 0.9 * zero, "the model ({model}) is no better than zero ({zero})");
 }
@@ -167,4 +167,17 @@ fn bad_data_folders_are_refused_or_skipped_as_documented() {
     train(&infty, &data, "r4", &["--steps", "3"]).assert_refused("'r4' already holds a run");
     train(&infty, &data, "r5", &["--steps", "3", "--resume"]).assert_refused("no run to resume in 'r5'");
     train(&infty, &data, "r6", &["--config", "none.json"]).assert_refused("'none.json' is no preset");
+}
+
+#[test]
+fn the_default_model_loads_and_denoises_better_than_zero() {
+    let infty = infty();
+    let data = data(&infty, "data");
+    let model = infty_e2e::workspace_root().join("models/default-sr/model.safetensors");
+    let model = model.display().to_string();
+    let args = ["eval-loss", &data, &model, "--all", "--crops", "4", "--device", "cpu"];
+    let table = infty.run(&args).assert_ok().stdout_text();
+    let (model, zero) = mean_row(&table);
+    eprintln!("default model on generated waves: {model} against {zero} for predicting zero");
+    assert!(model < 0.25 * zero, "{table}");
 }
