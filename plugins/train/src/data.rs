@@ -41,8 +41,8 @@ pub struct Image {
 enum Pixels {
     /// Three planes of u16 samples, already downscaled.
     Memory(Vec<u16>),
-    /// A TIFF read window by window; crops are downscaled as they are read.
-    Lazy(ImageBox),
+    /// A TIFF read window by window; crops are downscaled `downscale` times as they are read.
+    Lazy { source: ImageBox, downscale: f64 },
 }
 
 /// The images of a folder, split.
@@ -157,7 +157,7 @@ impl Image {
             ));
         }
         let pixels = if is_tiff(path) {
-            Pixels::Lazy(source)
+            Pixels::Lazy { source, downscale: d }
         } else {
             let rgb = read_rgb(&source, info.bounds()).map_err(|e| e.message.to_string())?;
             let small =
@@ -169,14 +169,7 @@ impl Image {
 
     /// The `size`² crop at `(x, y)` of the downscaled image, RGB planes in [0, 1],
     /// mirrored left to right when `flip`.
-    pub fn crop(
-        &self,
-        x: u32,
-        y: u32,
-        size: u32,
-        flip: bool,
-        downscale: f64,
-    ) -> Result<Vec<f32>, PluginError> {
+    pub fn crop(&self, x: u32, y: u32, size: u32, flip: bool) -> Result<Vec<f32>, PluginError> {
         let s = size as usize;
         let mut out = match &self.pixels {
             Pixels::Memory(planes) => {
@@ -190,7 +183,7 @@ impl Image {
                 }
                 out
             }
-            Pixels::Lazy(source) => {
+            &Pixels::Lazy { ref source, downscale } => {
                 let info = source.info();
                 // The footprint of the crop in the source, inside the image.
                 let x0 = (f64::from(x) * downscale).floor() as i64;

@@ -51,13 +51,7 @@ impl Task for EvalLoss {
         };
         let data = Dataset::open(Path::new(params.text("data")?), &options)?;
         let images = if all { &data.train } else { &data.val };
-        let held_out = HeldOut::new(
-            images,
-            params.int("crops")? as u32,
-            info.train_size,
-            options.downscale,
-            options.seed,
-        )?;
+        let held_out = HeldOut::new(images, params.int("crops")? as u32, info.train_size, options.seed)?;
         if held_out.is_empty() {
             return Err(PluginError::invalid_param(
                 "data",

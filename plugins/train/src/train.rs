@@ -124,8 +124,7 @@ impl Trainer {
             seed: settings.seed,
         };
         let data = Dataset::open(Path::new(&settings.data), &options)?;
-        let held_out =
-            HeldOut::new(&data.val, settings.val_crops, info.train_size, settings.downscale, settings.seed)?;
+        let held_out = HeldOut::new(&data.val, settings.val_crops, info.train_size, settings.seed)?;
         if held_out.is_empty() {
             infty_sdk::host::warn(&format!(
                 "no held-out images ({} usable, --val-fraction {}): validation is skipped",
@@ -212,7 +211,7 @@ impl Trainer {
             let image =
                 &self.data.train[image_at(step * u64::from(s.batch) + b, self.data.train.len(), s.seed)];
             let (x, y) = (r.gen_range(0..=image.width - size), r.gen_range(0..=image.height - size));
-            let crop = image.crop(x, y, size, r.gen_bool(0.5), s.downscale)?;
+            let crop = image.crop(x, y, size, r.gen_bool(0.5))?;
             let t = r.gen_range(0..self.diffusion.alphas_cumprod.len() as u32);
             items.push(self.diffusion.noise(&crop, t, &mut r)?);
         }

@@ -43,20 +43,14 @@ pub struct HeldOut {
 
 impl HeldOut {
     /// `count` crops of side `size`, taken in turn from `images` at seeded positions.
-    pub fn new(
-        images: &[Image],
-        count: u32,
-        size: u32,
-        downscale: f64,
-        seed: u64,
-    ) -> Result<Self, PluginError> {
+    pub fn new(images: &[Image], count: u32, size: u32, seed: u64) -> Result<Self, PluginError> {
         let mut crops = Vec::new();
         for i in 0..if images.is_empty() { 0 } else { count as usize } {
             let image = &images[i % images.len()];
             let mut r = rng(seed, Purpose::Validation, i as u64);
             let x = r.gen_range(0..=image.width - size);
             let y = r.gen_range(0..=image.height - size);
-            crops.push(image.crop(x, y, size, false, downscale)?);
+            crops.push(image.crop(x, y, size, false)?);
         }
         Ok(Self { crops, seed })
     }
@@ -65,13 +59,14 @@ impl HeldOut {
         self.crops.is_empty()
     }
 
-    /// Scores `model` on every crop in every band.
+    /// Scores `model` on every crop in every band; each crop is encoded once.
     pub fn evaluate(&self, model: &ModelBox, diffusion: &Diffusion) -> Result<BandLosses, PluginError> {
         let steps = diffusion.alphas_cumprod.len();
         let width = steps / BANDS;
         let mut losses = BandLosses { model: vec![0.0; BANDS], zero: vec![0.0; BANDS] };
-        for band in 0..BANDS {
-            for (chunk_index, chunk) in self.crops.chunks(CHUNK).enumerate() {
+        for (chunk_index, chunk) in self.crops.chunks(CHUNK).enumerate() {
+            let z = encode(model, diffusion.size, chunk)?;
+            for band in 0..BANDS {
                 let mut noised = Vec::new();
                 for (j, crop) in chunk.iter().enumerate() {
                     let i = (chunk_index * CHUNK + j) as u64;
@@ -80,7 +75,7 @@ impl HeldOut {
                     let t = (band * width + r.gen_range(0..width)) as u32;
                     noised.push(diffusion.noise(crop, t, &mut r)?);
                 }
-                let (model_sum, zero_sum) = score(model, diffusion.size, &noised)?;
+                let (model_sum, zero_sum) = score(model, diffusion.size, &noised, &z)?;
                 losses.model[band] += model_sum / self.crops.len() as f64;
                 losses.zero[band] += zero_sum / self.crops.len() as f64;
             }
@@ -89,24 +84,29 @@ impl HeldOut {
     }
 }
 
-/// Summed per-item MSE of the model's ε̂ and of zero against Tξ, at every pixel; z
-/// from the encoder on the clean crop (as the reference samples, §3.3 step 11).
-fn score(model: &ModelBox, size: u32, items: &[Noised]) -> Result<(f64, f64), PluginError> {
-    let info = model.info();
+/// The latents of clean crops (RGB in [0, 1]) from the encoder on every pixel, as the
+/// reference samples (§3.3 step 11).
+fn encode(model: &ModelBox, size: u32, crops: &[Vec<f32>]) -> Result<Vec<f32>, PluginError> {
+    let x0: Vec<f32> = crops.iter().flatten().map(|v| v * 2.0 - 1.0).collect();
+    let mut z = vec![0f32; crops.len() * model.info().z_dim as usize];
+    let at = Points::dense(size, crops.len() as u32);
+    model.encode(at, x0.as_slice().into(), z.as_mut_slice().into()).into_result()?;
+    Ok(z)
+}
+
+/// Summed per-item MSE of the model's ε̂ and of zero against Tξ, at every pixel.
+fn score(model: &ModelBox, size: u32, items: &[Noised], z: &[f32]) -> Result<(f64, f64), PluginError> {
     let at = Points::dense(size, items.len() as u32);
     let concat =
         |f: fn(&Noised) -> &Vec<f32>| items.iter().flat_map(|n| f(n).iter().copied()).collect::<Vec<_>>();
-    let (x0, x_t, target, guide) =
-        (concat(|n| &n.x0), concat(|n| &n.x_t), concat(|n| &n.target), concat(|n| &n.guide));
+    let (x_t, target, guide) = (concat(|n| &n.x_t), concat(|n| &n.target), concat(|n| &n.guide));
     let t: Vec<f32> = items.iter().map(|n| n.t as f32).collect();
-    let mut z = vec![0f32; items.len() * info.z_dim as usize];
-    model.encode(at, x0.as_slice().into(), z.as_mut_slice().into()).into_result()?;
     let input = ModelInput {
         at,
         x: x_t.as_slice().into(),
         guide: guide.as_slice().into(),
         t: t.as_slice().into(),
-        z: z.as_slice().into(),
+        z: z.into(),
     };
     let mut eps = vec![0f32; x_t.len()];
     model.denoise(input, eps.as_mut_slice().into()).into_result()?;
