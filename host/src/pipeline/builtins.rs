@@ -6,6 +6,7 @@ use infty_sdk::{ItemSpec, ParamSpec, Params};
 use super::parse::StepArgs;
 use crate::error::{Error, Result};
 use crate::io::{Depth, Encoding, Format, TiffCompression};
+use crate::stream::layout::TILE;
 
 /// The declaration of `read`.
 pub fn read_spec() -> ItemSpec {
@@ -45,11 +46,18 @@ pub fn write_spec() -> ItemSpec {
             ParamSpec::choice("compression", "TIFF compression", &["deflate", "zstd", "lzw", "packbits", "none"])
                 .default_text("deflate")
                 .with_help(
-                    "TIFF files are written tiled (256x256), tile by tile, with deflate, zstd or none; \
+                    "TIFF files are written tiled (256x256, see --tile-size), tile by tile, with deflate, zstd or none; \
                      lzw and packbits are written in strips from memory.",
                 ),
         )
         .param(ParamSpec::int("quality", "JPEG quality").default_int(92).at_least(1.0).at_most(100.0))
+        .param(
+            ParamSpec::int("tile-size", "edge of the tiles computed and stored, a multiple of 16")
+                .default_int(i64::from(TILE))
+                .at_least(16.0)
+                .at_most(4096.0)
+                .with_help("Larger tiles cost more memory per tile and less halo per pixel (GDAL's BLOCKXSIZE)."),
+        )
         .param(ParamSpec::switch("pyramid", "also write reduced levels (1/2, 1/4, ...) as TIFF SubIFDs").with_help(
             "For viewers of huge images: each level is a 2x2 box average of the one above, down to one tile. \
              Tiled TIFF output only.",
@@ -73,6 +81,7 @@ pub struct WriteStep {
     pub depth: Option<Depth>,
     pub compression: TiffCompression,
     pub quality: u8,
+    pub tile: u32,
     /// Also write reduced-resolution levels.
     pub pyramid: bool,
 }
@@ -142,6 +151,19 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         _ => TiffCompression::Deflate,
     };
     let quality = params.int("quality").expect("resolved") as u8;
+    let tile = params.int("tile-size").expect("resolved") as u32;
+    if tile % 16 != 0 {
+        return Err(Error::usage(format!("write --tile-size {tile}: TIFF tiles must be a multiple of 16"))
+            .with_help("use e.g. 128, 256 or 512"));
+    }
     let pyramid = params.bool("pyramid").expect("resolved");
-    Ok(WriteStep { path, format, depth: Depth::from_name(text("depth")), compression, quality, pyramid })
+    Ok(WriteStep {
+        path,
+        format,
+        depth: Depth::from_name(text("depth")),
+        compression,
+        quality,
+        tile,
+        pyramid,
+    })
 }

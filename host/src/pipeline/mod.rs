@@ -85,7 +85,7 @@ impl Pipeline {
         let job = Job { source: source.as_ref(), stages: &self.stages, rasters };
         if let Some(compression) = tiled(&self.write, encoding.compression) {
             let output = Path::new(&self.write.path);
-            let layout = Layout::new(info, encoding.depth, compression);
+            let layout = Layout::new(info, encoding.depth, compression, self.write.tile);
             let output = options.shard.map_or(output.to_path_buf(), |s| s.path(output));
             let plan = TiffPlan {
                 resume: options.resume,
@@ -103,7 +103,7 @@ impl Pipeline {
             .with_help("write .tif with --compression deflate, zstd or none"));
         }
         check_size(&self.write.path, &info)?;
-        let raster = job.run_to_memory(encoding.depth)?;
+        let raster = job.run_to_memory(encoding.depth, self.write.tile)?;
         io::write_output(&raster, &encoding, &self.write.path)
     }
 

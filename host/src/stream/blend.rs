@@ -124,13 +124,13 @@ impl Blender {
 mod tests {
     use super::*;
     use crate::io::Depth;
-    use crate::stream::layout::TileCompression;
+    use crate::stream::layout::{TileCompression, TILE};
     use infty_sdk::RasterInfo;
 
     fn blender(width: u32, height: u32, overlap: u32) -> Blender {
         let layout = Layout {
             tile: 16,
-            ..Layout::new(RasterInfo::new(width, height, 1), Depth::F32, TileCompression::None)
+            ..Layout::new(RasterInfo::new(width, height, 1), Depth::F32, TileCompression::None, TILE)
         };
         Blender::new(layout, overlap)
     }

@@ -8,7 +8,8 @@ use infty_sdk::{RasterInfo, Window};
 use crate::io::Depth;
 use crate::raster::Sample as _;
 
-/// Edge of the output tiles, in pixels (TIFF tiles must be multiples of 16).
+/// Default edge of the output tiles, in pixels (`write --tile-size`; TIFF tiles must
+/// be multiples of 16).
 pub const TILE: u32 = 256;
 
 /// Compression of tiled TIFF output.
@@ -51,19 +52,19 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression) -> Layout {
+    pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression, tile: u32) -> Layout {
         let mut layout = Layout {
             width: info.width,
             height: info.height,
             channels: info.channels,
             depth,
             compression,
-            tile: TILE,
+            tile,
             big: false,
         };
         // Stored tiles are padded to full size; compression can grow data slightly.
         let tile_bytes =
-            u64::from(TILE) * u64::from(TILE) * u64::from(info.channels) * layout.bytes_per_sample() as u64;
+            u64::from(tile) * u64::from(tile) * u64::from(info.channels) * layout.bytes_per_sample() as u64;
         let bound = layout.tile_count() as u64 * (tile_bytes + tile_bytes / 64 + 1024) + (1 << 20);
         layout.big = bound >= u64::from(u32::MAX);
         layout
@@ -143,18 +144,20 @@ mod tests {
 
     #[test]
     fn tiles_cover_the_image_and_clip_at_the_edges() {
-        let layout = Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None);
+        let layout = Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None, TILE);
         assert_eq!((layout.tiles_across(), layout.tile_count()), (3, 6));
         assert_eq!(layout.tile_window(5), Window::new(512, 256, 88, 44));
         assert!(!layout.big);
-        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate);
+        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE);
         assert!(huge.big, "4.8 GB of samples needs BigTIFF");
     }
 
     #[test]
     fn a_tile_is_interleaved_converted_and_padded() {
-        let layout =
-            Layout { tile: 16, ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None) };
+        let layout = Layout {
+            tile: 16,
+            ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None, TILE)
+        };
         let bytes = layout.encode_tile(Window::new(0, 0, 2, 1), &[0.0, 1.0, 0.5, 2.0]).unwrap();
         assert_eq!(bytes.len(), 16 * 16 * 2);
         assert_eq!(&bytes[..4], &[0, 128, 255, 255]);

@@ -10,7 +10,7 @@ use tiff::decoder::Decoder;
 use tiff::tags::Tag;
 
 use super::journal::Paths;
-use super::layout::{Layout, TileCompression, TILE};
+use super::layout::{Layout, TileCompression};
 use super::writer::TiledWriter;
 use crate::error::{Error, Result};
 use crate::io::codec_tiff::header_of;
@@ -156,8 +156,10 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
     let description: serde_json::Value = serde_json::from_str(&description).unwrap_or_default();
     let compression =
         TileCompression::from_tag(compression).ok_or_else(|| bad("unknown compression".into()))?;
-    let layout = Layout::new(header.info, header.depth, compression);
-    if tile != u64::from(TILE)
+    let tile = u32::try_from(tile).unwrap_or(0);
+    let layout = Layout::new(header.info, header.depth, compression, tile);
+    if tile == 0
+        || tile % 16 != 0
         || description.get("shard").is_none()
         || offsets.len() != layout.tile_count() as usize
     {

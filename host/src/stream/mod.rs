@@ -131,8 +131,8 @@ impl Job<'_> {
     }
 
     /// The whole output in memory, for formats written in one piece.
-    pub fn run_to_memory(&self, depth: crate::io::Depth) -> Result<Raster> {
-        let layout = Layout::new(self.output(), depth, layout::TileCompression::None);
+    pub fn run_to_memory(&self, depth: crate::io::Depth, tile: u32) -> Result<Raster> {
+        let layout = Layout::new(self.output(), depth, layout::TileCompression::None, tile);
         let all: Vec<u32> = (0..layout.tile_count()).collect();
         let raster = Mutex::new(Raster::zeros(self.output()));
         let progress = progress::bar(all.len() as u64, 0);
@@ -262,6 +262,7 @@ fn field(raster: RasterInfo, window: Window, samples: &mut [f32]) -> FieldMut<'_
 
 #[cfg(test)]
 mod tests {
+    use super::layout::TILE;
     use super::source::MemorySource;
     use super::*;
     use crate::io::Depth;
@@ -299,7 +300,7 @@ mod tests {
         let stages = [Stage { label: "window-dependent".into(), plugin: "test@0".into(), op }];
         let job = Job { source: &source, stages: &stages, rasters: vec![info, info] };
         assert_eq!(job.overlap(), 8);
-        let out = job.run_to_memory(Depth::F32).unwrap();
+        let out = job.run_to_memory(Depth::F32, TILE).unwrap();
         let at = |x: usize, y: usize| out.samples[y * 600 + x];
         // Unblended, a tile border would jump by 0.256 (its windows start 256 px apart);
         // blended over 16 px, neighbours differ by at most about 0.256 · π/32.
