@@ -3,7 +3,7 @@
 //! Training (which makes guides from clean crops) and upscaling (which makes them from
 //! the input, tile by tile) use these same functions, so the model sees the same guide.
 
-use crate::{FieldRef, Window};
+use crate::{FieldRef, PluginError, RasterInfo, Window};
 
 /// Box-filter weights from `n_in` samples to `n_out`: output `i` averages the input
 /// over `[i, i + 1)·n_in/n_out`, with fractional coverage at both ends.
@@ -106,10 +106,23 @@ pub fn bicubic(src: &FieldRef<'_>, ratio: (f64, f64), out: Window) -> Vec<f32> {
     result
 }
 
+/// A square `size²` image of any channels (planar) downscaled `factor` times by
+/// [`area`] and evaluated back at every pixel by [`bicubic`]: the low-resolution guide
+/// a super-resolution model is trained with, and what an upscaler's output must give
+/// back when downscaled again.
+pub fn lowres_guide(planes: &[f32], size: u32, factor: f64) -> Result<Vec<f32>, PluginError> {
+    let channels = (planes.len() / (size as usize * size as usize).max(1)) as u32;
+    let small = ((f64::from(size) / factor).round() as u32).max(1);
+    let lowres = area(planes, size as usize, size as usize, small as usize, small as usize);
+    let raster = RasterInfo::new(small, small, channels);
+    let field = FieldRef::new(raster, raster.bounds(), &lowres)?;
+    let ratio = f64::from(small) / f64::from(size);
+    Ok(bicubic(&field, (ratio, ratio), Window::new(0, 0, size, size)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RasterInfo;
 
     #[test]
     fn area_averages_blocks_and_keeps_the_mean() {

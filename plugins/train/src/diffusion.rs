@@ -3,9 +3,9 @@
 //! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
 //! guide fields a guided model reads.
 
-use infty_sdk::resample::{area, bicubic};
+use infty_sdk::resample::lowres_guide;
 use infty_sdk::schedule::{BetaSchedule, Schedule};
-use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo, Window};
+use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
@@ -121,17 +121,6 @@ impl Diffusion {
         self.mollify.process(input, FieldMut::new(raster, window, &mut out)?).into_result()?;
         Ok(out)
     }
-}
-
-/// The crop downscaled `factor` times (area) and evaluated back bicubically at every
-/// pixel: what `infty upscale` computes from its input at the output's pixels.
-pub fn lowres_guide(x0: &[f32], size: u32, factor: f64) -> Result<Vec<f32>, PluginError> {
-    let small = ((f64::from(size) / factor).round() as u32).max(1);
-    let lowres = area(x0, size as usize, size as usize, small as usize, small as usize);
-    let raster = RasterInfo::new(small, small, 3);
-    let field = FieldRef::new(raster, raster.bounds(), &lowres)?;
-    let ratio = f64::from(small) / f64::from(size);
-    Ok(bicubic(&field, (ratio, ratio), Window::new(0, 0, size, size)))
 }
 
 /// The masked crop (holes 0) followed by the mask (1 known, 0 hole): what
