@@ -70,8 +70,14 @@ impl PatchSampler {
             ("schedule-resolution", &size),
             ("noise-mul", &noise_mul),
         ];
-        let sampler =
-            infty_sdk::host::sampler(setup.sampler, &common).map_err(|e| e.with_param("sampler"))?;
+        // A bad --steps is named by the sampler; an unknown sampler is ours to name.
+        let sampler = infty_sdk::host::sampler(setup.sampler, &common).map_err(|e| {
+            if e.param.is_some() {
+                e
+            } else {
+                e.with_param("sampler")
+            }
+        })?;
         let schedule = SamplerSetup::from_params(&ItemSpec::sampler(setup.sampler, "").resolve(common)?)?;
         let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)])
             .map_err(|e| e.with_help("super-resolution needs the mollifier plugin (org.infty.mollifier)"))?;
