@@ -119,6 +119,11 @@ fn resume_and_shards_give_identical_output() {
     let job = format!("read in.png ! upscale --scale 2 --steps 6 --device cpu --model {model} ! write out.tif --tile-size 32");
     infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
     let whole = values(&infty, "whole.tif").1;
+    // The provenance holds every setting, defaults included.
+    let file = String::from_utf8_lossy(&std::fs::read(infty.path("whole.tif")).unwrap()).into_owned();
+    for setting in [r#""strength":0.4"#, r#""sampler":"ddim""#, r#""steps":"6""#, r#""inv-snr":0.3"#] {
+        assert!(file.contains(setting), "{setting} not in the provenance");
+    }
 
     // Killed after a few tiles, then resumed.
     let args: Vec<&str> = ["run"].into_iter().chain(job.split_whitespace()).collect();

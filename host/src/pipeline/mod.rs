@@ -23,6 +23,8 @@ pub struct Stage {
     pub label: String,
     /// The plugin that provides it, `id@version`, for provenance.
     pub plugin: String,
+    /// Every parameter's value, defaults included, for provenance.
+    pub settings: serde_json::Value,
     pub op: OperatorBox,
 }
 
@@ -125,12 +127,14 @@ impl Pipeline {
         .to_string()
     }
 
-    /// The provenance stored in the output: software, pipeline, plugin versions, shard.
+    /// The provenance stored in the output: software, pipeline, plugin versions, every
+    /// operator's settings (defaults included), shard.
     fn provenance(&self, shard: Option<Shard>) -> String {
         let mut description = serde_json::json!({
             "software": concat!("infty ", env!("CARGO_PKG_VERSION")),
             "pipeline": self.text,
             "plugins": self.stages.iter().map(|s| s.plugin.as_str()).collect::<Vec<_>>(),
+            "settings": self.stages.iter().map(|s| &s.settings).collect::<Vec<_>>(),
         });
         if let Some(s) = shard {
             description["shard"] = serde_json::json!({ "index": s.index, "of": s.count });
@@ -174,7 +178,27 @@ fn build_stage(step: &RawStep, registry: &Registry) -> Result<Stage> {
         .resolve(args.params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         .map_err(|e| item.error(e))?;
     let plugin = format!("{}@{}", item.plugin.manifest.id, item.plugin.manifest.version);
-    Ok(Stage { label: item.label(), plugin, op: item.new_operator(&params)? })
+    let settings = settings_json(item.spec.name.as_str(), &params);
+    Ok(Stage { label: item.label(), plugin, settings, op: item.new_operator(&params)? })
+}
+
+/// `{"op": {"param": value, ...}}` with every resolved value.
+fn settings_json(name: &str, params: &infty_sdk::Params) -> serde_json::Value {
+    use infty_sdk::ParamValue;
+    let values: serde_json::Map<String, serde_json::Value> = params
+        .entries
+        .iter()
+        .map(|p| {
+            let value = match &p.value {
+                ParamValue::Float(v) => serde_json::json!(v),
+                ParamValue::Int(v) => serde_json::json!(v),
+                ParamValue::Bool(v) => serde_json::json!(v),
+                ParamValue::Text(v) => serde_json::json!(v.as_str()),
+            };
+            (p.name.to_string(), value)
+        })
+        .collect();
+    serde_json::json!({ name: values })
 }
 
 pub fn plugin_error(stage: &Stage, source: infty_sdk::PluginError) -> Error {

@@ -297,7 +297,12 @@ mod tests {
         let info = RasterInfo::new(600, 300, 1);
         let source = MemorySource { raster: Raster::zeros(info), depth: Depth::F32 };
         let op = new_operator_box::<WindowDependent>(&WindowDependent::spec().resolve([]).unwrap()).unwrap();
-        let stages = [Stage { label: "window-dependent".into(), plugin: "test@0".into(), op }];
+        let stages = [Stage {
+            label: "window-dependent".into(),
+            plugin: "test@0".into(),
+            settings: serde_json::Value::Null,
+            op,
+        }];
         let job = Job { source: &source, stages: &stages, rasters: vec![info, info] };
         assert_eq!(job.overlap(), 8);
         let out = job.run_to_memory(Depth::F32, TILE).unwrap();
