@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Operators and other items come from plugins: `infty plugins` lists them and
-`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]... [--resume] [--shard I/N]`.
+`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]... [--resume] [--shard I/N] [--tile-size N]`.
 
 Plugins are loaded from a 'plugins' folder next to the executable, then from each
 folder in INFTY_PLUGIN_PATH.

@@ -96,6 +96,7 @@ fn run_item(words: &[String], registry: &Registry) -> Result<()> {
         return task::run(item, rest);
     }
     let (options, rest) = run_options(rest)?;
+    let (write_words, rest) = write_options(&rest);
     let (paths, params): (Vec<&String>, Vec<&String>) = split_paths(&rest);
     let [input, output] = paths[..] else {
         return Err(Error::usage(format!("{name}: give an input and an output path: infty {name} IN OUT")));
@@ -103,7 +104,7 @@ fn run_item(words: &[String], registry: &Registry) -> Result<()> {
     let steps = [
         RawStep { name: "read".into(), words: vec![input.clone()] },
         RawStep { name: name.clone(), words: params.into_iter().cloned().collect() },
-        RawStep { name: "write".into(), words: vec![output.clone()] },
+        RawStep { name: "write".into(), words: [vec![output.clone()], write_words].concat() },
     ];
     run_pipeline(&steps, registry, options)
 }
@@ -128,6 +129,21 @@ fn run_options(words: &[String]) -> Result<(RunOptions, Vec<String>)> {
         }
     }
     Ok((options, rest))
+}
+
+/// Takes the `write` options an item run passes on (`--tile-size N`) out of its words.
+fn write_options(words: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut write, mut rest) = (Vec::new(), Vec::new());
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        if word == "--tile-size" {
+            write.push(word.clone());
+            write.extend(words.next().cloned());
+        } else {
+            rest.push(word.clone());
+        }
+    }
+    (write, rest)
 }
 
 /// The first two words that are neither a `--name` nor its value are the paths.
