@@ -157,12 +157,11 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
     let compression =
         TileCompression::from_tag(compression).ok_or_else(|| bad("unknown compression".into()))?;
     let tile = u32::try_from(tile).unwrap_or(0);
+    if tile == 0 || tile % 16 != 0 {
+        return Err(bad(format!("tile size {tile} is not a multiple of 16")));
+    }
     let layout = Layout::new(header.info, header.depth, compression, tile);
-    if tile == 0
-        || tile % 16 != 0
-        || description.get("shard").is_none()
-        || offsets.len() != layout.tile_count() as usize
-    {
+    if description.get("shard").is_none() || offsets.len() != layout.tile_count() as usize {
         return Err(bad("not a shard written by `infty run --shard`".into()));
     }
     Ok(ShardFile { path: path.to_path_buf(), file, layout, offsets, counts, description })
