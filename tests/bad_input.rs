@@ -66,6 +66,14 @@ fn out_of_range_and_malformed_parameter_values() {
     }
     let run = infty.pipeline("read in.png ! write out.png --quality 101");
     assert_refused(&infty, &run, 2, "write: param 'quality': must be <= 100, got 101", None);
+    let run = infty.pipeline("read in.png ! write out.tif --tile-size 40");
+    assert_refused(
+        &infty,
+        &run,
+        2,
+        "write --tile-size 40: TIFF tiles must be a multiple of 16",
+        Some("use e.g. 128"),
+    );
 }
 
 #[test]
