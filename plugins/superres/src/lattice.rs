@@ -42,6 +42,24 @@ impl Lattice {
         ys.iter().flat_map(|&y| xs.iter().map(move |&x| (x, y))).collect()
     }
 
+    /// The patches sampled together with the one at `origin`: its row's patches in runs
+    /// of `size`, fixed by the lattice. A patch's batch never depends on the tile being
+    /// computed, so neither do its samples, to the bit.
+    pub fn batch_of(&self, origin: (u32, u32), size: usize) -> Vec<(u32, u32)> {
+        let index = self.xs.partition_point(|&x| x < origin.0);
+        let start = index / size * size;
+        self.xs[start..(start + size).min(self.xs.len())].iter().map(|&x| (x, origin.1)).collect()
+    }
+
+    /// Every patch in the batches of the patches that touch `window`.
+    pub fn batches_over(&self, window: Window, size: usize) -> Vec<(u32, u32)> {
+        let mut all: Vec<(u32, u32)> =
+            self.patches_over(window).into_iter().flat_map(|o| self.batch_of(o, size)).collect();
+        all.sort_unstable_by_key(|&(x, y)| (y, x));
+        all.dedup();
+        all
+    }
+
     /// The blending weight of pixel `i` of a patch at `origin` along an axis: a `sin²`
     /// ramp over `overlap` pixels at each side that has a neighbour, 1 elsewhere. Every
     /// weight is positive, and blended values are divided by the weights' sum.
@@ -168,6 +186,17 @@ mod tests {
                 assert_eq!(part[y * 70 + x], whole[(21 + y) * 160 + 37 + x]);
             }
         }
+    }
+
+    #[test]
+    fn batches_are_runs_of_a_row_fixed_by_the_lattice() {
+        let lattice = Lattice::new(400, 100, 64, 16);
+        assert_eq!(lattice.xs, [0, 48, 96, 144, 192, 240, 288, 336]);
+        assert_eq!(lattice.batch_of((144, 36), 3), [(144, 36), (192, 36), (240, 36)]);
+        assert_eq!(lattice.batch_of((96, 36), 3), [(0, 36), (48, 36), (96, 36)]);
+        assert_eq!(lattice.batch_of((336, 0), 3), [(288, 0), (336, 0)]);
+        let over = lattice.batches_over(Window::new(100, 0, 10, 10), 3);
+        assert_eq!(over, [(0, 0), (48, 0), (96, 0)]);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The super-resolution operator: plans the input each output window needs, builds
 //! each patch's guide from the input, samples the patches and blends them.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use infty_sdk::resample::{bicubic, BICUBIC_MARGIN};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, Params, PluginError, RasterInfo, Window};
 
@@ -20,6 +23,14 @@ pub struct SuperRes {
     sampler: PatchSampler,
     /// Overlap of neighbouring patches, in output pixels.
     overlap: u32,
+    kept: Mutex<Kept>,
+}
+
+/// Finished patches a later tile still needs, for one output raster.
+#[derive(Default)]
+struct Kept {
+    raster: Option<RasterInfo>,
+    patches: HashMap<(u32, u32), Vec<f32>>,
 }
 
 impl SuperRes {
@@ -56,7 +67,7 @@ impl SuperRes {
             strength: settings.strength,
         };
         let sampler = PatchSampler::new(model, setup)?;
-        Ok(SuperRes { overlap: overlap.min(side / 2), settings, sampler })
+        Ok(SuperRes { overlap: overlap.min(side / 2), settings, sampler, kept: Mutex::default() })
     }
 
     pub fn output_raster(&self, input: RasterInfo) -> Result<RasterInfo, PluginError> {
@@ -90,7 +101,7 @@ impl SuperRes {
     pub fn input_window(&self, output: Window, input: RasterInfo) -> Result<Window, PluginError> {
         let out_raster = self.output_raster(input)?;
         let side = i64::from(self.sampler.side);
-        let patches = self.lattice(out_raster).patches_over(output);
+        let patches = self.lattice(out_raster).batches_over(output, self.settings.batch as usize);
         let (x0, y0) =
             patches.iter().fold((i64::MAX, i64::MAX), |(x, y), p| (x.min(p.0.into()), y.min(p.1.into())));
         let (x1, y1) = patches
@@ -107,34 +118,65 @@ impl SuperRes {
         Ok(Window::new(ix0, iy0, (ix1 - ix0) as u32, (iy1 - iy0) as u32))
     }
 
+    /// Blends the patches over the output window, sampling the batches of those not
+    /// kept from earlier tiles. Finished patches that a later tile (in row-major order)
+    /// still overlaps are kept: the host asks for tiles in that order, so each patch is
+    /// sampled about once; out of order (shards, resume) a patch is sampled again, to
+    /// the same bits.
     pub fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
         let (out_raster, window) = (output.raster, output.window);
-        let ratio = ratios(input.raster, out_raster);
         let lattice = self.lattice(out_raster);
         let side = self.sampler.side;
-        let gray = input.channels() < 3;
+        let mut kept = self.kept.lock().map_err(|_| PluginError::failed("an earlier tile failed"))?;
+        if kept.raster != Some(out_raster) {
+            *kept = Kept { raster: Some(out_raster), patches: HashMap::new() };
+        }
         let mut blend = Blend::new(window, 3);
-        let mut pending = Vec::new();
         for origin in lattice.patches_over(window) {
-            let at = Window::new(origin.0.into(), origin.1.into(), side, side);
-            let guide = colour_planes(bicubic(&input, ratio, at), gray, (side * side) as usize);
-            match flat_colour(&guide, (side * side) as usize) {
-                Some(colour) => {
-                    let planes: Vec<f32> =
-                        colour.iter().flat_map(|&c| std::iter::repeat_n(c, guide.len() / 3)).collect();
-                    blend.add(origin, side, &planes, &lattice.weights(origin));
-                }
-                None => pending.push(Patch { origin, guide }),
+            if !kept.patches.contains_key(&origin) {
+                let batch = lattice.batch_of(origin, self.settings.batch as usize);
+                let sampled = self.sample_batch(&batch, &input, out_raster)?;
+                kept.patches.extend(batch.into_iter().zip(sampled));
             }
+            blend.add(origin, side, &kept.patches[&origin], &lattice.weights(origin));
         }
-        for chunk in pending.chunks(self.settings.batch as usize) {
-            for (patch, planes) in chunk.iter().zip(self.sampler.sample(chunk, out_raster)?) {
-                blend.add(patch.origin, side, &planes, &lattice.weights(patch.origin));
-            }
-        }
+        kept.patches.retain(|&(x, y), _| {
+            i64::from(x + side) > window.right() || i64::from(y + side) > window.bottom()
+        });
         let rgb: Vec<f32> = blend.finish().iter().map(|v| ((v + 1.0) * 0.5).clamp(0.0, 1.0)).collect();
-        write_output(&rgb, &input, ratio, &mut output);
+        write_output(&rgb, &input, ratios(input.raster, out_raster), &mut output);
         Ok(())
+    }
+
+    /// The samples of the patches at `origins` (3 planes in [−1, 1] each): flat ones
+    /// take their guide's colour, the others are sampled in one model batch.
+    fn sample_batch(
+        &self,
+        origins: &[(u32, u32)],
+        input: &FieldRef<'_>,
+        out_raster: RasterInfo,
+    ) -> Result<Vec<Vec<f32>>, PluginError> {
+        let (side, ratio) = (self.sampler.side, ratios(input.raster, out_raster));
+        let area = (side * side) as usize;
+        let mut samples = vec![Vec::new(); origins.len()];
+        let mut pending = Vec::new();
+        for (i, &origin) in origins.iter().enumerate() {
+            let at = Window::new(origin.0.into(), origin.1.into(), side, side);
+            let guide = colour_planes(bicubic(input, ratio, at), input.channels() < 3, area);
+            match flat_colour(&guide, area) {
+                Some(colour) => {
+                    samples[i] = colour.iter().flat_map(|&c| std::iter::repeat_n(c, area)).collect()
+                }
+                None => pending.push((i, Patch { origin, guide })),
+            }
+        }
+        let (indices, patches): (Vec<usize>, Vec<Patch>) = pending.into_iter().unzip();
+        if !patches.is_empty() {
+            for (i, planes) in indices.into_iter().zip(self.sampler.sample(&patches, out_raster)?) {
+                samples[i] = planes;
+            }
+        }
+        Ok(samples)
     }
 }
 
