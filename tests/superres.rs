@@ -109,7 +109,8 @@ fn any_tiling_gives_the_same_pixels_at_a_non_integer_scale() {
     let (_, b) = run(32, "tiles.tif");
     let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
     eprintln!("tiles of 32 vs one tile of 256: max difference {max:e}");
-    assert!(max < 1e-4, "max difference {max}");
+    // Batches are fixed by the patch lattice, not by the tile: the same bits.
+    assert_eq!(max, 0.0, "max difference {max}");
 }
 
 #[test]
