@@ -57,6 +57,7 @@ pub mod model;
 pub mod noise;
 mod operator;
 mod params;
+pub mod patches;
 pub mod plugin;
 pub mod resample;
 pub mod resolution;

@@ -3,7 +3,6 @@
 //! streaming, `--resume` and `--shard`); `superres --scale s` is the same operator
 //! inside a pipeline.
 
-mod lattice;
 mod operator;
 mod sample;
 mod settings;

@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use infty_sdk::resample::{bicubic, BICUBIC_MARGIN};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, Params, PluginError, RasterInfo, Window};
 
-use crate::lattice::{Blend, Lattice};
-use crate::sample::{Patch, PatchSampler, Setup};
+use infty_sdk::patches::{Blend, ChainSetup, Lattice};
+
+use crate::sample::{Patch, PatchSampler};
 use crate::settings::{Mode, Settings};
 
 /// A patch whose guide varies less than this (in [−1, 1], about a quarter of an
@@ -57,16 +58,15 @@ impl SuperRes {
         }
         let overlap =
             (f64::from(settings.overlap) * f64::from(side) / f64::from(info.train_size)).round() as u32;
-        let setup = Setup {
+        let setup = ChainSetup {
             side,
             sampler: &settings.sampler,
             steps: &settings.steps,
             seed: settings.seed,
             inv_snr: (!settings.keep_mollified).then_some(settings.inv_snr),
-            consistency: (!settings.free).then_some(settings.scale),
             strength: settings.strength,
         };
-        let sampler = PatchSampler::new(model, setup)?;
+        let sampler = PatchSampler::new(model, setup, (!settings.free).then_some(settings.scale))?;
         Ok(SuperRes { overlap: overlap.min(side / 2), settings, sampler, kept: Mutex::default() })
     }
 

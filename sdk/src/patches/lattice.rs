@@ -3,12 +3,13 @@
 //! window the host asks for, so every tiling of the output computes the same patches
 //! and blends them the same way: tiles of any size give the same pixels.
 
-use infty_sdk::Window;
+use crate::Window;
 
 /// Square patches of `side` pixels every `side − overlap` pixels, the last one on each
 /// axis flush with the far edge, so every patch lies inside the raster.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lattice {
+    /// The patch side in pixels.
     pub side: u32,
     overlap: u32,
     xs: Vec<u32>,
@@ -107,6 +108,7 @@ pub struct Blend {
 }
 
 impl Blend {
+    /// An empty blend of `channels` planes over `window`.
     pub fn new(window: Window, channels: usize) -> Blend {
         let area = window.area() as usize;
         Blend { window, channels, sum: vec![0.0; area * channels], weight: vec![0.0; area] }

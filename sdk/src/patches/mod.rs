@@ -1,0 +1,10 @@
+//! Sampling an ∞-Diff model patch by patch over an image of any size: where the
+//! patches lie and how they blend ([`Lattice`], [`Blend`]), and the sampler chain on a
+//! batch of patches with coordinate-keyed noise ([`PatchChain`]). The super-resolution
+//! and inpainting plugins build on both.
+
+mod chain;
+mod lattice;
+
+pub use chain::{ChainSetup, Denoised, PatchChain};
+pub use lattice::{Blend, Lattice};
