@@ -1,13 +1,12 @@
 //! The super-resolution operator: plans the input each output window needs, builds
 //! each patch's guide from the input, samples the patches and blends them.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use infty_sdk::resample::{bicubic, BICUBIC_MARGIN};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, Params, PluginError, RasterInfo, Window};
 
-use infty_sdk::patches::{Blend, ChainSetup, Lattice};
+use infty_sdk::patches::{Blend, ChainSetup, Lattice, PatchCache};
 
 use crate::sample::{Patch, PatchSampler};
 use crate::settings::{Mode, Settings};
@@ -24,14 +23,7 @@ pub struct SuperRes {
     sampler: PatchSampler,
     /// Overlap of neighbouring patches, in output pixels.
     overlap: u32,
-    kept: Mutex<Kept>,
-}
-
-/// Finished patches a later tile still needs, for one output raster.
-#[derive(Default)]
-struct Kept {
-    raster: Option<RasterInfo>,
-    patches: HashMap<(u32, u32), Vec<f32>>,
+    kept: Mutex<PatchCache>,
 }
 
 impl SuperRes {
@@ -121,28 +113,23 @@ impl SuperRes {
     /// Blends the patches over the output window, sampling the batches of those not
     /// kept from earlier tiles. Finished patches that a later tile (in row-major order)
     /// still overlaps are kept: the host asks for tiles in that order, so each patch is
-    /// sampled about once; out of order (shards, resume) a patch is sampled again, to
-    /// the same bits.
+    /// sampled about once ([`PatchCache`]).
     pub fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
         let (out_raster, window) = (output.raster, output.window);
         let lattice = self.lattice(out_raster);
         let side = self.sampler.side;
         let mut kept = self.kept.lock().map_err(|_| PluginError::failed("an earlier tile failed"))?;
-        if kept.raster != Some(out_raster) {
-            *kept = Kept { raster: Some(out_raster), patches: HashMap::new() };
-        }
+        kept.use_raster(out_raster);
         let mut blend = Blend::new(window, 3);
         for origin in lattice.patches_over(window) {
-            if !kept.patches.contains_key(&origin) {
+            if kept.get(origin).is_none() {
                 let batch = lattice.batch_of(origin, self.settings.batch as usize);
                 let sampled = self.sample_batch(&batch, &input, out_raster)?;
-                kept.patches.extend(batch.into_iter().zip(sampled));
+                kept.keep(batch, sampled);
             }
-            blend.add(origin, side, &kept.patches[&origin], &lattice.weights(origin));
+            blend.add(origin, side, kept.get(origin).expect("kept above"), &lattice.weights(origin));
         }
-        kept.patches.retain(|&(x, y), _| {
-            i64::from(x + side) > window.right() || i64::from(y + side) > window.bottom()
-        });
+        kept.done_with(window, side);
         let rgb: Vec<f32> = blend.finish().iter().map(|v| ((v + 1.0) * 0.5).clamp(0.0, 1.0)).collect();
         write_output(&rgb, &input, ratios(input.raster, out_raster), &mut output);
         Ok(())

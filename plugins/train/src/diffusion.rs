@@ -3,6 +3,7 @@
 //! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
 //! guide fields a guided model reads.
 
+use infty_sdk::model::mask_guide;
 use infty_sdk::resample::lowres_guide;
 use infty_sdk::schedule::{BetaSchedule, Schedule};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo};
@@ -121,11 +122,4 @@ impl Diffusion {
         self.mollify.process(input, FieldMut::new(raster, window, &mut out)?).into_result()?;
         Ok(out)
     }
-}
-
-/// The masked crop (holes 0) followed by the mask (1 known, 0 hole): what
-/// `infty inpaint` gives a mask-guided model.
-pub fn mask_guide(x0: &[f32], known: &[f32]) -> Vec<f32> {
-    let masked = x0.chunks_exact(known.len()).flat_map(|plane| plane.iter().zip(known).map(|(v, m)| v * m));
-    masked.chain(known.iter().copied()).collect()
 }

@@ -15,7 +15,7 @@ mod settings;
 mod train;
 mod validate;
 
-pub use diffusion::{mask_guide, Guide, LOWRES_FACTORS};
+pub use diffusion::{Guide, LOWRES_FACTORS};
 pub use eval::EvalLoss;
 pub use masks::random_mask;
 pub use train::Train;

@@ -11,13 +11,22 @@
 //! NaN or infinite (see [`ModelBox`]).
 
 mod ffi;
+mod find;
 
 pub use ffi::{new_model_box, ModelBox, ModelFfi, ModelFfi_TO};
+pub use find::find;
 
 use abi_stable::std_types::{RSlice, RString};
 use abi_stable::StableAbi;
 
 use crate::{ItemKind, ItemSpec, Params, PluginError, Point};
+
+/// The masked crop (holes 0) followed by the mask (1 known, 0 hole): what
+/// `infty inpaint` gives a mask-guided model, and `infty train --guide mask` trains it on.
+pub fn mask_guide(x0: &[f32], known: &[f32]) -> Vec<f32> {
+    let masked = x0.chunks_exact(known.len()).flat_map(|plane| plane.iter().zip(known).map(|(v, m)| v * m));
+    masked.chain(known.iter().copied()).collect()
+}
 
 /// What a model is: its shapes and the diffusion it was trained with.
 #[repr(C)]

@@ -3,8 +3,10 @@
 //! batch of patches with coordinate-keyed noise ([`PatchChain`]). The super-resolution
 //! and inpainting plugins build on both.
 
+mod cache;
 mod chain;
 mod lattice;
 
+pub use cache::PatchCache;
 pub use chain::{ChainSetup, Denoised, PatchChain};
 pub use lattice::{Blend, Lattice};
