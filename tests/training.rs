@@ -181,3 +181,29 @@ fn the_default_model_loads_and_denoises_better_than_zero() {
     eprintln!("default model on generated waves: {model} against {zero} for predicting zero");
     assert!(model < 0.25 * zero, "{table}");
 }
+
+#[test]
+fn fine_tuning_starts_from_a_model_with_another_guide() {
+    let infty = infty();
+    let data = data(&infty, "data");
+    let sr = infty_e2e::workspace_root().join("models/default-sr/model.safetensors").display().to_string();
+    // One step from the default model, its lowres guide widened to a mask guide.
+    let run =
+        train(&infty, &data, "ft", &["--guide", "mask", "--init", &sr, "--steps", "1", "--ema-decay", "0"]);
+    run.assert_ok();
+    assert!(run.stderr.contains("418 tensors copied, 1 of another shape copied in part"), "{}", run.stderr);
+    let run_json = std::fs::read_to_string(infty.path("ft/run.json")).unwrap();
+    assert!(run_json.contains(r#""init": ""#) && run_json.contains("default-sr"), "{run_json}");
+    train(&infty, &data, "fresh", &["--guide", "mask", "--steps", "1", "--ema-decay", "0"]).assert_ok();
+    let loss = |model: &str| {
+        let args = ["eval-loss", &data, model, "--all", "--crops", "4", "--device", "cpu"];
+        mean_row(&infty.run(&args).assert_ok().stdout_text()).0
+    };
+    let (tuned, fresh) = (loss("ft/model.safetensors"), loss("fresh/model.safetensors"));
+    eprintln!("held-out loss after one step: from the default model {tuned}, fresh {fresh}");
+    assert!(tuned < 0.5 * fresh, "starting from the default model did not help: {tuned} vs {fresh}");
+
+    let not_a_model = infty.path("data/w0.png").display().to_string();
+    train(&infty, &data, "bad", &["--guide", "mask", "--init", &not_a_model, "--steps", "1"])
+        .assert_refused("init");
+}

@@ -51,6 +51,14 @@ impl Model for NetModel {
             )
             .param(ParamSpec::text("config", "preset or JSON config for a new network").default_text("tiny"))
             .param(
+                ParamSpec::path("init", "a checkpoint whose weights a new network starts from (fine-tuning)")
+                    .default_text("")
+                    .with_help(
+                        "Tensors of the same name and shape are copied; a tensor of another shape (e.g. a \
+                         guide of more channels) gets the overlapping block and zeros elsewhere.",
+                    ),
+            )
+            .param(
                 ParamSpec::int("guide-channels", "guide-field channels of a new network")
                     .default_int(0)
                     .at_least(0.0),
@@ -110,7 +118,11 @@ impl Model for NetModel {
             cfg.guide_channels = params.int("guide-channels")?;
             cfg.guide = params.text("guide")?.to_string();
             cfg.reference_grid_sample = params.bool("reference-grid")?;
-            let net = Net::new(&cfg, device, hyper.seed)?;
+            let mut net = Net::new(&cfg, device, hyper.seed)?;
+            let init = params.text("init")?;
+            if !init.is_empty() {
+                init_from(&mut net, Path::new(init)).map_err(|e| e.with_param("init"))?;
+            }
             let trainer = train.then(|| Trainer::new(&net, hyper));
             Inner { net, trainer }
         } else {
@@ -302,6 +314,26 @@ fn read_config(text: &str) -> Result<NetConfig, PluginError> {
     let json = std::fs::read_to_string(text)
         .map_err(|e| bad(format!("'{text}' is no preset, and reading it failed: {e}")))?;
     serde_json::from_str(&json).map_err(|e| bad(format!("{text}: {e}")))
+}
+
+/// `net`'s weights from the checkpoint at `path` where they fit ([`Net::init_from`]);
+/// refused when nothing fits.
+fn init_from(net: &mut Net, path: &Path) -> Result<(), PluginError> {
+    let ckpt = checkpoint::read(path)?;
+    let prefix = if ckpt.tensors.keys().any(|k| k.starts_with("ema.")) { "ema." } else { "decoder." };
+    let (whole, part) = net.init_from(&ckpt, prefix);
+    if whole == 0 {
+        return Err(PluginError::invalid_input(format!(
+            "{}: no tensor fits this network, so it cannot start from it",
+            path.display()
+        ))
+        .with_help("give a checkpoint of the same preset (from infty train)"));
+    }
+    infty_sdk::host::warn(&format!(
+        "started from {}: {whole} tensors copied, {part} of another shape copied in part",
+        path.display()
+    ));
+    Ok(())
 }
 
 fn load(path: &Path, config: &str, device: Device, train: bool, hyper: Hyper) -> Result<Inner, PluginError> {

@@ -77,6 +77,40 @@ impl Net {
         Ok(())
     }
 
+    /// Starts from another network's weights (fine-tuning): each tensor of the same
+    /// name and shape is copied; one of the same rank but another shape (a guide of
+    /// more channels) gets the overlapping leading block and zeros elsewhere, so the
+    /// new inputs start out ignored. Returns how many tensors were copied whole and in part.
+    pub fn init_from(&mut self, ckpt: &Checkpoint, decoder_prefix: &str) -> (usize, usize) {
+        let (mut whole, mut part) = (0, 0);
+        let mut variables = self.vs.variables();
+        tch::no_grad(|| {
+            for (name, var) in variables.iter_mut() {
+                let source = match name.strip_prefix("decoder.") {
+                    Some(rest) => format!("{decoder_prefix}{rest}"),
+                    None => name.clone(),
+                };
+                let Some(from) = ckpt.tensors.get(&source) else { continue };
+                let (to_shape, from_shape) = (var.size(), from.size());
+                if to_shape == from_shape {
+                    var.copy_(from);
+                    whole += 1;
+                } else if to_shape.len() == from_shape.len() {
+                    let _ = var.zero_();
+                    let (mut dst, mut src) = (var.shallow_clone(), from.shallow_clone());
+                    for (dim, (&a, &b)) in to_shape.iter().zip(&from_shape).enumerate() {
+                        let n = a.min(b);
+                        dst = dst.narrow(dim as i64, 0, n);
+                        src = src.narrow(dim as i64, 0, n);
+                    }
+                    dst.copy_(&src.to_device(dst.device()));
+                    part += 1;
+                }
+            }
+        });
+        (whole, part)
+    }
+
     /// ε̂ `(B, N, C)` without gradients, in eval mode (dropout off).
     pub fn denoise(&self, x: &Tensor, t: &Tensor, z: &Tensor, layout: &Layout) -> Tensor {
         tch::no_grad(|| self.decoder.forward(x, t, z, layout, false, &mut Trace::off()))

@@ -20,6 +20,9 @@ pub struct Settings {
     #[serde(default = "reference_ema_decay")]
     pub ema_decay: f64,
     pub seed: u64,
+    /// A model the new network starts from; empty: fresh weights.
+    #[serde(default)]
+    pub init: String,
     pub downscale: f64,
     pub val_fraction: f64,
     pub val_crops: u32,
@@ -82,6 +85,14 @@ pub fn declare(spec: ItemSpec) -> ItemSpec {
                 .at_least(0.0),
         )
         .param(
+            ParamSpec::text("init", "a model to fine-tune: a .safetensors file or a name under models/")
+                .default_text("")
+                .with_help(
+                    "The new network starts from its weights where they fit (the same preset); a guide \
+                     of more channels starts with the new channels ignored, e.g. --guide mask --init default-sr.",
+                ),
+        )
+        .param(
             ParamSpec::float(
                 "downscale",
                 "downscale every image by this factor before cropping (area filter)",
@@ -118,6 +129,10 @@ impl Settings {
             learning_rate: params.float("learning-rate")?,
             ema_decay: params.float("ema-decay")?,
             seed: params.int("seed")? as u64,
+            init: match params.text("init")? {
+                "" => String::new(),
+                name => infty_sdk::model::find(name).map_err(|e| e.with_param("init"))?.display().to_string(),
+            },
             downscale: params.float("downscale")?,
             val_fraction: params.float("val-fraction")?,
             val_crops: params.int("val-crops")? as u32,

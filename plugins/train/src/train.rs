@@ -90,6 +90,7 @@ fn new_model(settings: &Settings, device: &str) -> Result<ModelBox, PluginError>
             ("seed", &seed),
             ("learning-rate", &lr),
             ("ema-decay", &ema),
+            ("init", &settings.init),
             ("mode", "train"),
             ("device", device),
         ],
