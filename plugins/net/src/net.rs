@@ -67,11 +67,7 @@ impl Net {
         let mut variables = self.vs.variables();
         tch::no_grad(|| {
             for (name, var) in variables.iter_mut() {
-                let source = match name.strip_prefix("decoder.") {
-                    Some(rest) => format!("{decoder_prefix}{rest}"),
-                    None => name.clone(),
-                };
-                var.copy_(&ckpt.tensors[&source]);
+                var.copy_(&ckpt.tensors[&source_name(name, decoder_prefix)]);
             }
         });
         Ok(())
@@ -86,11 +82,7 @@ impl Net {
         let mut variables = self.vs.variables();
         tch::no_grad(|| {
             for (name, var) in variables.iter_mut() {
-                let source = match name.strip_prefix("decoder.") {
-                    Some(rest) => format!("{decoder_prefix}{rest}"),
-                    None => name.clone(),
-                };
-                let Some(from) = ckpt.tensors.get(&source) else { continue };
+                let Some(from) = ckpt.tensors.get(&source_name(name, decoder_prefix)) else { continue };
                 let (to_shape, from_shape) = (var.size(), from.size());
                 if to_shape == from_shape {
                     var.copy_(from);
@@ -138,5 +130,14 @@ impl Net {
         let eps = self.decoder.forward(&input, t, z, layout, false, &mut Trace::off());
         let grads = Tensor::run_backward(&[(&eps * v).sum(tch::Kind::Float)], &[&xt], false, false);
         (eps.detach(), grads.into_iter().next().unwrap_or_else(|| xt.zeros_like()))
+    }
+}
+
+/// The checkpoint tensor a variable loads from: the decoder's under `decoder_prefix`
+/// (`decoder.` or `ema.`), the others under their own name.
+fn source_name(name: &str, decoder_prefix: &str) -> String {
+    match name.strip_prefix("decoder.") {
+        Some(rest) => format!("{decoder_prefix}{rest}"),
+        None => name.to_string(),
     }
 }

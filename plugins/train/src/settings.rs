@@ -131,7 +131,10 @@ impl Settings {
             seed: params.int("seed")? as u64,
             init: match params.text("init")? {
                 "" => String::new(),
-                name => infty_sdk::model::find(name).map_err(|e| e.with_param("init"))?.display().to_string(),
+                name => {
+                    let path = infty_sdk::model::find(name).map_err(|e| e.with_param("init"))?;
+                    std::fs::canonicalize(&path).unwrap_or(path).display().to_string()
+                }
             },
             downscale: params.float("downscale")?,
             val_fraction: params.float("val-fraction")?,

@@ -98,12 +98,14 @@ impl PatchChain {
     /// is the forward process applied to `starts` (T of each patch's start, in order):
     /// √ᾱ·T(start) + √(1−ᾱ)·noise_mul·Tξ (at the full strength, ᾱ ≈ 0: pure noise, the
     /// reference's start). Then as [`crate::sampler::run_chain`], with `denoise`'s shift
-    /// subtracted after each step. The noise is keyed on `raster` at the patches' origins.
+    /// subtracted after each step. The noise is keyed on `raster` at the patches' origins;
+    /// `draw` k > 0 draws the k-th other sample (seed + k·2³²), 0 the seed's own.
     pub fn run(
         &self,
         origins: &[(u32, u32)],
         raster: RasterInfo,
         starts: &[f32],
+        draw: u32,
         mut denoise: impl FnMut(&Step, &[f32]) -> Result<Denoised, PluginError>,
     ) -> Result<Vec<f32>, PluginError> {
         let all = self.sampler.steps();
@@ -111,7 +113,8 @@ impl PatchChain {
             all.iter().copied().filter(|s| f64::from(s.timestep) <= self.start_t).collect();
         let first = steps.first().or(all.last()).copied().expect("a sampler has steps");
         let ab = self.schedule.schedule.alphas_cumprod[first.index as usize];
-        let initial = self.mollified_noise(origins, START_NOISE_STREAM, raster)?;
+        let seed = self.seed.wrapping_add(u64::from(draw) << 32);
+        let initial = self.mollified_noise(seed, origins, START_NOISE_STREAM, raster)?;
         let mut state = self.sampler.start(initial.as_slice().into());
         for (x, s) in state.x.iter_mut().zip(starts) {
             *x = ab.sqrt() as f32 * s + (1.0 - ab).sqrt() as f32 * *x;
@@ -120,7 +123,7 @@ impl PatchChain {
         for step in if steps.is_empty() { vec![first] } else { steps } {
             let Denoised { eps, shift } = denoise(&step, &state.x)?;
             let fresh = if step.noise {
-                self.mollified_noise(origins, step.noise_stream(), raster)?
+                self.mollified_noise(seed, origins, step.noise_stream(), raster)?
             } else {
                 Vec::new()
             };
@@ -141,11 +144,12 @@ impl PatchChain {
     /// Tξ on each patch, ξ the white noise of `stream` at the patch's image pixels.
     fn mollified_noise(
         &self,
+        seed: u64,
         origins: &[(u32, u32)],
         stream: u32,
         raster: RasterInfo,
     ) -> Result<Vec<f32>, PluginError> {
-        let key = NoiseKey::new(self.seed, stream, raster);
+        let key = NoiseKey::new(seed, stream, raster);
         let side = self.side;
         let mut out = Vec::with_capacity(origins.len() * 3 * (side * side) as usize);
         for &(ox, oy) in origins {
