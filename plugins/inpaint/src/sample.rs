@@ -72,9 +72,8 @@ impl InpaintSampler {
         let targets =
             patches.iter().map(|p| self.chain.mollify(&p.start)).collect::<Result<Vec<_>, _>>()?.concat();
         let mask: Vec<f32> = patches.iter().flat_map(|p| p.known.repeat(3)).collect();
-        let t_all = |step: &Step| vec![step.model_t; batch];
         let mut denoise = |step: &Step, x: &[f32]| {
-            let t = t_all(step);
+            let t = vec![step.model_t; batch];
             let input = ModelInput {
                 at: Points::dense(self.side, batch as u32),
                 x: x.into(),
