@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use infty_sdk::patches::model_params;
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError};
 
 /// The model `--model` names when it is not given: `models/default-inpaint/`.
@@ -33,7 +34,7 @@ pub struct Settings {
 }
 
 pub fn spec() -> ItemSpec {
-    ItemSpec::operator("inpaint", "Fill the masked pixels with an ∞-Diff model: infty inpaint IN OUT --mask M")
+    let spec = ItemSpec::operator("inpaint", "Fill the masked pixels with an ∞-Diff model: infty inpaint IN OUT --mask M")
         .with_help(
             "Samples 64-px patches (the model's size) on a fixed lattice over the pixels near the \
              mask, with reconstruction guidance towards the known pixels through the model's \
@@ -51,13 +52,8 @@ pub fn spec() -> ItemSpec {
                 &["guided", "encode"],
             )
             .default_text("guided"),
-        )
-        .param(
-            ParamSpec::text("model", "a .safetensors model, or the name of a folder under models/")
-                .default_text(DEFAULT_MODEL),
-        )
-        .param(ParamSpec::text("sampler", "any installed sampler: ddim, ddpm, ...").default_text("ddim"))
-        .param(ParamSpec::text("steps", "sampling steps (the sampler's --steps)").default_text("20"))
+        );
+    model_params(spec, DEFAULT_MODEL)
         .param(
             ParamSpec::float("strength", "how much of the schedule to run (t_s / T)")
                 .default_float(0.2)
@@ -81,8 +77,12 @@ pub fn spec() -> ItemSpec {
                 ),
         )
         .param(
-            ParamSpec::choice("guidance-schedule", "λ_t over the chain: alpha (λ·ᾱ_t/2) or constant (λ)", &["alpha", "constant"])
-                .default_text("alpha"),
+            ParamSpec::choice(
+                "guidance-schedule",
+                "λ_t over the chain: alpha (λ·ᾱ_t/2) or constant (λ)",
+                &["alpha", "constant"],
+            )
+            .default_text("alpha"),
         )
         .param(ParamSpec::int("seed", "seed of the coordinate-keyed noise").default_int(0).at_least(0.0))
         .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))
@@ -115,7 +115,10 @@ pub fn spec() -> ItemSpec {
                 .greater_than(0.0)
                 .at_most(1.0),
         )
-        .param(ParamSpec::switch("keep-content", "start from the input's pixels under the mask, not a smooth fill"))
+        .param(ParamSpec::switch(
+            "keep-content",
+            "start from the input's pixels under the mask, not a smooth fill",
+        ))
 }
 
 impl Settings {

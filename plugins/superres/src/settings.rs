@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use infty_sdk::patches::model_params;
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError};
 
 /// The model `--model` names when it is not given: `models/default-sr/`.
@@ -38,7 +39,7 @@ pub struct Settings {
 
 /// The declaration shared by `superres` and `upscale`.
 pub fn spec(name: &str, summary: &str) -> ItemSpec {
-    ItemSpec::operator(name, summary)
+    let spec = ItemSpec::operator(name, summary)
         .with_help(
             "Samples the output with an ∞-Diff model in patches of the model's size, on a fixed \
              lattice with sin² blending, so any tiling of the output gives the same pixels. Noise \
@@ -51,15 +52,14 @@ pub fn spec(name: &str, summary: &str) -> ItemSpec {
                 .at_most(64.0),
         )
         .param(
-            ParamSpec::choice("mode", "guided: the model reads the input at every output pixel; encode: zero-shot, through z only", &["guided", "encode"])
-                .default_text("guided"),
-        )
-        .param(
-            ParamSpec::text("model", "a .safetensors model, or the name of a folder under models/")
-                .default_text(DEFAULT_MODEL),
-        )
-        .param(ParamSpec::text("sampler", "any installed sampler: ddim, ddpm, ...").default_text("ddim"))
-        .param(ParamSpec::text("steps", "sampling steps (the sampler's --steps)").default_text("20"))
+            ParamSpec::choice(
+                "mode",
+                "guided: the model reads the input at every output pixel; encode: zero-shot, through z only",
+                &["guided", "encode"],
+            )
+            .default_text("guided"),
+        );
+    model_params(spec, DEFAULT_MODEL)
         .param(
             ParamSpec::float("strength", "how much of the schedule to run, from the input noised that far")
                 .default_float(0.4)
