@@ -50,6 +50,7 @@
 
 mod error;
 mod field;
+pub mod fill;
 pub mod guard;
 pub mod host;
 pub mod image;

@@ -3,7 +3,6 @@
 //! runs it alone (with the host's streaming, `--resume` and `--shard`); `inpaint
 //! --mask M` is the same operator inside a pipeline.
 
-mod fill;
 mod mask;
 mod operator;
 mod sample;

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use infty_sdk::patches::{Blend, ChainSetup, Lattice, PatchCache};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, Params, PluginError, RasterInfo, Window};
 
-use crate::fill::membrane_fill;
 use crate::mask::{known_weights, Mask};
 use crate::sample::{GuideUse, InpaintSampler, Patch};
 use crate::settings::Settings;
+use infty_sdk::fill::membrane_fill;
 
 pub struct Inpaint {
     settings: Settings,
@@ -275,7 +275,8 @@ fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, P
         .unwrap_or_default();
     match (guide.as_str(), guided) {
         ("mask", true) if info.guide_channels == 4 => Ok(GuideUse::Known),
-        ("mask", false) if info.guide_channels == 4 => Ok(GuideUse::Blind),
+        ("fill", true) if info.guide_channels == 4 => Ok(GuideUse::Filled),
+        ("mask" | "fill", false) if info.guide_channels == 4 => Ok(GuideUse::Blind),
         ("" | "none", false) if info.guide_channels == 0 => Ok(GuideUse::None),
         ("" | "none", true) => Err(PluginError::invalid_param(
             "model",
@@ -285,7 +286,7 @@ fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, P
         (other, _) => Err(PluginError::invalid_param(
             "model",
             format!(
-                "'{path}' was trained with guide '{other}' ({} channels); inpainting needs guide 'mask' or none",
+                "'{path}' was trained with guide '{other}' ({} channels); inpainting needs guide 'fill', 'mask' or none",
                 info.guide_channels
             ),
         )),

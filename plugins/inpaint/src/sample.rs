@@ -3,7 +3,7 @@
 //! the model's vector-Jacobian product at every step (∞-Diff §6, reference-spec §6):
 //! `x_{t−1} ← x_{t−1} − λ_t ∇_{x_t} ‖m ⊙ (μ̃0(x_t, t) − T x̄)‖²`.
 
-use infty_sdk::model::mask_guide;
+use infty_sdk::model::{fill_guide, mask_guide};
 use infty_sdk::patches::{ChainSetup, Denoised, PatchChain};
 use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Point, Points, RasterInfo, Step};
 
@@ -14,6 +14,8 @@ pub enum GuideUse {
     None,
     /// The known pixels and the mask (`infty train --guide mask`).
     Known,
+    /// The known pixels with the holes filled, and the mask (`infty train --guide fill`).
+    Filled,
     /// A mask-guided model told nothing is known: it samples from z and guidance alone.
     Blind,
 }
@@ -66,6 +68,7 @@ impl InpaintSampler {
         let guide: Vec<f32> = match self.guide {
             GuideUse::None => Vec::new(),
             GuideUse::Known => patches.iter().flat_map(|p| mask_guide(&p.start, &p.known)).collect(),
+            GuideUse::Filled => patches.iter().flat_map(|p| fill_guide(&p.start, &p.known)).collect(),
             GuideUse::Blind => vec![0.0; batch * 4 * area],
         };
         // T x̄, the target of the guidance and (noised) the chain's start.
@@ -97,12 +100,22 @@ impl InpaintSampler {
             let sample = self.chain.run(&origins, raster, &targets, draw, &mut denoise)?;
             x.iter_mut().zip(sample).for_each(|(x, s)| *x += s / self.samples as f32);
         }
-        // The Wiener inverse T/(T² + ε²) keeps 1/(1 + ε²) of a flat colour; the fill must
-        // meet the known pixels at their level, so its gain at zero frequency is made 1.
-        x.chunks_exact(3 * area)
-            .map(|planes| {
-                let out = self.chain.unmollify(planes)?.unwrap_or_else(|| planes.to_vec());
-                Ok(out.into_iter().map(|v| v * self.dc_gain).collect())
+        // Only the chain's change to the start, x − T x̄, goes through the Wiener inverse;
+        // x̄ itself passes exactly, as the inverse of T x̄ would lose its finest detail.
+        // The inverse T/(T² + ε²) keeps 1/(1 + ε²) of a flat change; the fill must meet
+        // the known pixels at their level, so its gain at zero frequency is made 1.
+        let chunk = 3 * area;
+        x.chunks_exact(chunk)
+            .zip(targets.chunks_exact(chunk))
+            .zip(patches)
+            .map(|((planes, target), patch)| {
+                let change: Vec<f32> = planes.iter().zip(target).map(|(x, t)| x - t).collect();
+                Ok(match self.chain.unmollify(&change)? {
+                    Some(change) => {
+                        patch.start.iter().zip(change).map(|(s, c)| s + c * self.dc_gain).collect()
+                    }
+                    None => planes.to_vec(),
+                })
             })
             .collect()
     }

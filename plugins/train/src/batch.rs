@@ -30,6 +30,26 @@ pub fn sample_points(rng: &mut impl Rng, size: u32, count: usize) -> Vec<Point> 
         .collect()
 }
 
+/// The pixels the encoder may see: the known ones, or every pixel when `known` is
+/// empty (no mask guide) or marks none.
+pub fn visible(size: u32, known: &[f32]) -> Vec<u32> {
+    let pixels: Vec<u32> =
+        (0..size * size).filter(|&i| known.get(i as usize).is_some_and(|&k| k > 0.0)).collect();
+    if pixels.is_empty() {
+        (0..size * size).collect()
+    } else {
+        pixels
+    }
+}
+
+/// `count` of the `visible` pixels, uniformly at random.
+fn sample_visible(rng: &mut impl Rng, size: u32, visible: &[u32], count: usize) -> Vec<Point> {
+    rand::seq::index::sample(rng, visible.len(), count)
+        .into_iter()
+        .map(|j| Point { x: visible[j] % size, y: visible[j] / size })
+        .collect()
+}
+
 /// Appends the samples of full-crop `planes` at `points`, channel by channel.
 fn gather(planes: &[f32], size: u32, points: &[Point], out: &mut Vec<f32>) {
     let plane = (size * size) as usize;
@@ -53,10 +73,14 @@ impl Batch {
             encoder_points: Vec::new(),
             encoder_x: Vec::new(),
         };
-        for item in items {
+        // The encoder sees the clean crop at a fresh, independent subset (§3.3 step 5);
+        // with a mask guide, of the known pixels only, as `infty inpaint` encodes. Every
+        // item has the same count, so the fewest known pixels may lower it.
+        let visible: Vec<Vec<u32>> = items.iter().map(|item| visible(size, &item.known)).collect();
+        let encoder_count = visible.iter().map(Vec::len).fold(count, usize::min).max(1);
+        for (item, visible) in items.iter().zip(&visible) {
             let points = sample_points(rng, size, count);
-            // The encoder sees the clean crop at a fresh, independent subset (§3.3 step 5).
-            let encoder_points = sample_points(rng, size, count);
+            let encoder_points = sample_visible(rng, size, visible, encoder_count);
             gather(&item.x_t, size, &points, &mut batch.x_t);
             gather(&item.target, size, &points, &mut batch.target);
             gather(&item.guide, size, &points, &mut batch.guide);
@@ -89,6 +113,32 @@ impl Batch {
 mod tests {
     use super::*;
     use crate::rng::{rng, Purpose};
+
+    #[test]
+    fn with_a_mask_guide_the_encoder_sees_only_known_pixels_and_as_many_in_each_item() {
+        let size = 8u32;
+        let item = |known: Vec<f32>| Noised {
+            x0: vec![0.0; 3 * 64],
+            x_t: vec![0.0; 3 * 64],
+            target: vec![0.0; 3 * 64],
+            guide: Vec::new(),
+            known,
+            t: 0,
+        };
+        // 40 and 10 known pixels; the decoder takes 25% (16) of each crop.
+        let known = |n: usize| (0..64).map(|i| f32::from(u8::from(i < n))).collect::<Vec<_>>();
+        let items = [item(known(40)), item(known(10))];
+        let batch = Batch::new(&items, size, 0.25, &mut rng(2, Purpose::Step, 0));
+        assert_eq!(batch.points.len(), 2 * 16);
+        assert_eq!(batch.encoder_points.len(), 2 * 10, "the fewest known pixels cap the count");
+        for (k, p) in batch.encoder_points.iter().enumerate() {
+            let limit = if k < 10 { 40 } else { 10 };
+            assert!(p.y * size + p.x < limit, "item {}: point {p:?} is in a hole", k / 10);
+        }
+        // Without a mask, every pixel may be drawn: as many as the decoder's.
+        let unmasked = Batch::new(&[item(Vec::new())], size, 0.25, &mut rng(2, Purpose::Step, 0));
+        assert_eq!(unmasked.encoder_points.len(), 16);
+    }
 
     #[test]
     fn points_are_distinct_and_gathered_channel_major() {

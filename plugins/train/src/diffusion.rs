@@ -3,7 +3,8 @@
 //! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
 //! guide fields a guided model reads.
 
-use infty_sdk::model::mask_guide;
+use infty_sdk::fill::membrane_fill;
+use infty_sdk::model::{fill_guide, mask_guide};
 use infty_sdk::resample::lowres_guide;
 use infty_sdk::schedule::{BetaSchedule, Schedule};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo};
@@ -24,6 +25,8 @@ pub enum Guide {
     LowRes,
     /// The crop with random holes set to 0, and the mask (1 known, 0 hole).
     Mask,
+    /// The crop with random holes filled by the membrane fill, and the mask.
+    Fill,
 }
 
 impl Guide {
@@ -33,8 +36,9 @@ impl Guide {
             "" | "none" => Ok(Guide::None),
             "lowres" => Ok(Guide::LowRes),
             "mask" => Ok(Guide::Mask),
+            "fill" => Ok(Guide::Fill),
             other => Err(PluginError::invalid_input(format!(
-                "the model's guide is '{other}'; training makes 'lowres' and 'mask' guides, or none"
+                "the model's guide is '{other}'; training makes 'lowres', 'mask' and 'fill' guides, or none"
             ))),
         }
     }
@@ -45,6 +49,7 @@ impl Guide {
             Guide::None => "",
             Guide::LowRes => "lowres",
             Guide::Mask => "mask",
+            Guide::Fill => "fill",
         }
     }
 
@@ -53,7 +58,7 @@ impl Guide {
         match self {
             Guide::None => 0,
             Guide::LowRes => channels,
-            Guide::Mask => channels + 1,
+            Guide::Mask | Guide::Fill => channels + 1,
         }
     }
 }
@@ -74,6 +79,9 @@ pub struct Noised {
     pub target: Vec<f32>,
     /// Empty without a guide.
     pub guide: Vec<f32>,
+    /// For a mask guide, 1 where the pixel is known: the only pixels the encoder may
+    /// see, as `infty inpaint` encodes only what it knows. Empty: every pixel.
+    pub known: Vec<f32>,
     pub t: u32,
 }
 
@@ -102,16 +110,26 @@ impl Diffusion {
         let ab = self.alphas_cumprod[t as usize];
         let (a, b) = (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32);
         let x_t = t_x0.iter().zip(&target).map(|(x, n)| a * x + b * n).collect();
-        let guide = match self.guide {
-            Guide::None => Vec::new(),
+        let (guide, known) = match self.guide {
+            Guide::None => (Vec::new(), Vec::new()),
             Guide::LowRes => {
                 let (lo, hi) = LOWRES_FACTORS;
                 let factor = rng.gen_range(lo.ln()..hi.ln()).exp();
-                lowres_guide(&x0, self.size, factor)?
+                (lowres_guide(&x0, self.size, factor)?, Vec::new())
             }
-            Guide::Mask => mask_guide(&x0, &random_mask(self.size, rng)),
+            Guide::Mask => {
+                let known = random_mask(self.size, rng);
+                (mask_guide(&x0, &known), known)
+            }
+            Guide::Fill => {
+                let known = random_mask(self.size, rng);
+                let mut filled = x0.clone();
+                let is_known: Vec<bool> = known.iter().map(|&k| k > 0.0).collect();
+                membrane_fill(&mut filled, &is_known, self.size as usize, self.size as usize);
+                (fill_guide(&filled, &known), known)
+            }
         };
-        Ok(Noised { x0, x_t, target, guide, t })
+        Ok(Noised { x0, x_t, target, guide, known, t })
     }
 
     fn mollify(&self, planes: &[f32]) -> Result<Vec<f32>, PluginError> {

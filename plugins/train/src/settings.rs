@@ -53,8 +53,8 @@ pub fn declare(spec: ItemSpec) -> ItemSpec {
         .param(
             ParamSpec::choice(
                 "guide",
-                "guide field: none, lowres (super-resolution) or mask (inpainting)",
-                &["none", "lowres", "mask"],
+                "guide field: none, lowres (super-resolution), mask or fill (inpainting: holes 0 or membrane-filled)",
+                &["none", "lowres", "mask", "fill"],
             )
             .default_text("none"),
         )

@@ -2,11 +2,12 @@
 //! timestep band and scored at every pixel, beside the loss of predicting zero,
 //! E‖Tξ‖² per sample (about 0.081 at σ = 1 px).
 
-use infty_sdk::{ModelBox, ModelInput, PluginError, Points};
+use infty_sdk::{ModelBox, ModelInput, PluginError, Point, Points};
 use rand::Rng;
 
+use crate::batch::visible;
 use crate::data::Image;
-use crate::diffusion::{Diffusion, Noised};
+use crate::diffusion::{Diffusion, Guide, Noised};
 use crate::rng::{rng, Purpose};
 
 /// Timestep bands reported: [0, 100), [100, 200), … for 1000 steps.
@@ -65,7 +66,7 @@ impl HeldOut {
         let width = steps / BANDS;
         let mut losses = BandLosses { model: vec![0.0; BANDS], zero: vec![0.0; BANDS] };
         for (chunk_index, chunk) in self.crops.chunks(CHUNK).enumerate() {
-            let z = encode(model, diffusion.size, chunk)?;
+            let clean_z = encode(model, diffusion.size, chunk)?;
             for band in 0..BANDS {
                 let mut noised = Vec::new();
                 for (j, crop) in chunk.iter().enumerate() {
@@ -75,6 +76,10 @@ impl HeldOut {
                     let t = (band * width + r.gen_range(0..width)) as u32;
                     noised.push(diffusion.noise(crop, t, &mut r)?);
                 }
+                let z = match diffusion.guide {
+                    Guide::Mask | Guide::Fill => encode_known(model, diffusion.size, &noised)?,
+                    _ => clean_z.clone(),
+                };
                 let (model_sum, zero_sum) = score(model, diffusion.size, &noised, &z)?;
                 losses.model[band] += model_sum / self.crops.len() as f64;
                 losses.zero[band] += zero_sum / self.crops.len() as f64;
@@ -91,6 +96,24 @@ fn encode(model: &ModelBox, size: u32, crops: &[Vec<f32>]) -> Result<Vec<f32>, P
     let mut z = vec![0f32; crops.len() * model.info().z_dim as usize];
     let at = Points::dense(size, crops.len() as u32);
     model.encode(at, x0.as_slice().into(), z.as_mut_slice().into()).into_result()?;
+    Ok(z)
+}
+
+/// The latents of noised items from the encoder on their known pixels only, as
+/// `infty inpaint` encodes (and training, [`crate::batch`]); one call per item, as the
+/// counts differ.
+fn encode_known(model: &ModelBox, size: u32, items: &[Noised]) -> Result<Vec<f32>, PluginError> {
+    let z_dim = model.info().z_dim as usize;
+    let mut z = vec![0f32; items.len() * z_dim];
+    for (item, z) in items.iter().zip(z.chunks_exact_mut(z_dim)) {
+        let pixels = visible(size, &item.known);
+        let points: Vec<Point> = pixels.iter().map(|&i| Point { x: i % size, y: i / size }).collect();
+        let plane = (size * size) as usize;
+        let x0: Vec<f32> =
+            item.x0.chunks_exact(plane).flat_map(|c| pixels.iter().map(|&i| c[i as usize])).collect();
+        let at = Points::sparse(size, 1, &points);
+        model.encode(at, x0.as_slice().into(), z.into()).into_result()?;
+    }
     Ok(z)
 }
 

@@ -28,6 +28,14 @@ pub fn mask_guide(x0: &[f32], known: &[f32]) -> Vec<f32> {
     masked.chain(known.iter().copied()).collect()
 }
 
+/// The crop with its holes already filled by the membrane fill of its known pixels
+/// ([`crate::fill::membrane_fill`]) followed by the mask: what `infty inpaint` gives a
+/// fill-guided model, and `infty train --guide fill` trains it on. The network then
+/// learns what to add to the harmonic fill, not the fill itself.
+pub fn fill_guide(filled: &[f32], known: &[f32]) -> Vec<f32> {
+    filled.iter().chain(known).copied().collect()
+}
+
 /// What a model is: its shapes and the diffusion it was trained with.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]

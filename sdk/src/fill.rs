@@ -1,10 +1,14 @@
 //! The smooth fill the chain starts from: holes filled from the known pixels around
-//! them by pull-push over an image pyramid (Gortler et al. 1996, "The Lumigraph" §3.3)
-//! with Jacobi relaxation of Laplace's equation at every level on the way back up,
-//! which approaches the harmonic (membrane) fill at a small fraction of its cost.
+//! them by pull-push over an image pyramid (Gortler et al. 1996, "The Lumigraph" §3.3),
+//! which gives each level a close start, and successive over-relaxation of Laplace's
+//! equation at every level on the way back up, until it converges: the harmonic
+//! (membrane) fill.
 
-/// Jacobi sweeps over the holes at each pyramid level.
-const SWEEPS: usize = 24;
+/// Relaxation stops when no pixel moves more than this (values in [−1, 1]; an 8-bit
+/// level is 0.008)...
+const TOLERANCE: f32 = 1e-4;
+/// ... or after this many sweeps.
+const MAX_SWEEPS: usize = 1000;
 
 /// Fills the pixels of `planes` (planar, `width × height` each) where `known` is false
 /// with a smooth membrane through the known pixels. Without any known pixel, nothing
@@ -73,14 +77,16 @@ fn bilinear(plane: &[f32], width: usize, height: usize, x: usize, y: usize) -> f
     row(y0) * (1.0 - fy) + row(y1) * fy
 }
 
-/// Jacobi sweeps of Laplace's equation over the pixels with no known value: each
-/// becomes the mean of its neighbours inside the grid.
+/// Successive over-relaxation of Laplace's equation over the pixels with no known
+/// value, each moved towards the mean of its neighbours inside the grid, with the
+/// optimal ω of a square of the grid's longer side, 2 / (1 + sin(π/n)).
 fn relax(planes: &mut [f32], weights: &[f32], width: usize, height: usize) {
     let area = width * height;
     let holes: Vec<usize> = (0..area).filter(|&i| weights[i] == 0.0).collect();
+    let omega = 2.0 / (1.0 + (std::f32::consts::PI / width.max(height) as f32).sin());
     for plane in planes.chunks_exact_mut(area) {
-        for _ in 0..SWEEPS {
-            let before = plane.to_vec();
+        for _ in 0..MAX_SWEEPS {
+            let mut moved = 0f32;
             for &i in &holes {
                 let (x, y) = (i % width, i / width);
                 let mut sum = 0.0;
@@ -88,11 +94,16 @@ fn relax(planes: &mut [f32], weights: &[f32], width: usize, height: usize) {
                 for (dx, dy) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
                     let (nx, ny) = (x as i64 + dx, y as i64 + dy);
                     if nx >= 0 && ny >= 0 && (nx as usize) < width && (ny as usize) < height {
-                        sum += before[ny as usize * width + nx as usize];
+                        sum += plane[ny as usize * width + nx as usize];
                         count += 1.0;
                     }
                 }
-                plane[i] = sum / count;
+                let step = omega * (sum / count - plane[i]);
+                plane[i] += step;
+                moved = moved.max(step.abs());
+            }
+            if moved < TOLERANCE {
+                break;
             }
         }
     }
@@ -103,7 +114,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_pixels_stay_and_a_ramp_is_filled_close_to_linear() {
+    fn known_pixels_stay_and_a_ramp_is_filled_linear() {
         // A horizontal ramp with a hole in the middle: the harmonic fill is the ramp.
         let (w, h) = (32, 16);
         let ramp: Vec<f32> = (0..w * h).map(|i| (i % w) as f32 / (w - 1) as f32).collect();
@@ -114,7 +125,7 @@ mod tests {
             if known[i] {
                 assert_eq!(filled[i], ramp[i]);
             } else {
-                assert!((filled[i] - ramp[i]).abs() < 0.08, "pixel {i}: {} vs {}", filled[i], ramp[i]);
+                assert!((filled[i] - ramp[i]).abs() < 0.002, "pixel {i}: {} vs {}", filled[i], ramp[i]);
             }
         }
     }
