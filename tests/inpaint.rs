@@ -153,7 +153,7 @@ fn bad_masks_and_models_are_refused_and_an_empty_mask_copies() {
     let sr = workspace_root().join("models/default-sr/model.safetensors").display().to_string();
     infty
         .run(&inpaint("in.png", "out.png", "none.png", &sr, &[]))
-        .assert_refused("inpainting needs guide 'mask' or none");
+        .assert_refused("inpainting needs guide 'fill', 'mask' or none");
     infty.run(&["inpaint", "in.png", "out.png", "--model", &model]).assert_refused("mask");
     infty.assert_no_output("out.png");
 
