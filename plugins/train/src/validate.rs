@@ -60,13 +60,15 @@ impl HeldOut {
         self.crops.is_empty()
     }
 
-    /// Scores `model` on every crop in every band; each crop is encoded once.
+    /// Scores `model` on every crop in every band. Each crop is encoded once, whole; for
+    /// a mask-guided model, once per band from the known pixels of that band's mask.
     pub fn evaluate(&self, model: &ModelBox, diffusion: &Diffusion) -> Result<BandLosses, PluginError> {
         let steps = diffusion.alphas_cumprod.len();
         let width = steps / BANDS;
         let mut losses = BandLosses { model: vec![0.0; BANDS], zero: vec![0.0; BANDS] };
+        let masked = matches!(diffusion.guide, Guide::Mask | Guide::Fill);
         for (chunk_index, chunk) in self.crops.chunks(CHUNK).enumerate() {
-            let clean_z = encode(model, diffusion.size, chunk)?;
+            let clean_z = if masked { Vec::new() } else { encode(model, diffusion.size, chunk)? };
             for band in 0..BANDS {
                 let mut noised = Vec::new();
                 for (j, crop) in chunk.iter().enumerate() {
@@ -76,11 +78,14 @@ impl HeldOut {
                     let t = (band * width + r.gen_range(0..width)) as u32;
                     noised.push(diffusion.noise(crop, t, &mut r)?);
                 }
-                let z = match diffusion.guide {
-                    Guide::Mask | Guide::Fill => encode_known(model, diffusion.size, &noised)?,
-                    _ => clean_z.clone(),
+                let known_z;
+                let z = if masked {
+                    known_z = encode_known(model, diffusion.size, &noised)?;
+                    &known_z
+                } else {
+                    &clean_z
                 };
-                let (model_sum, zero_sum) = score(model, diffusion.size, &noised, &z)?;
+                let (model_sum, zero_sum) = score(model, diffusion.size, &noised, z)?;
                 losses.model[band] += model_sum / self.crops.len() as f64;
                 losses.zero[band] += zero_sum / self.crops.len() as f64;
             }
