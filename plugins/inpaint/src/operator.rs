@@ -282,7 +282,7 @@ fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, P
             "model",
             format!("'{path}' has no mask guide, so it cannot run --mode guided"),
         )
-        .with_help("use --mode encode (the encoder on the known pixels, and guidance), or a model trained with infty train --guide mask")),
+        .with_help("use --mode encode (the encoder on the known pixels, and guidance), or a model trained with infty train --guide fill (or mask)")),
         (other, _) => Err(PluginError::invalid_param(
             "model",
             format!(

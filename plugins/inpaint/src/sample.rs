@@ -12,7 +12,7 @@ use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Point, Points, Ras
 pub enum GuideUse {
     /// The model has no guide.
     None,
-    /// The known pixels and the mask (`infty train --guide mask`).
+    /// The known pixels, holes 0, and the mask (`infty train --guide mask`).
     Known,
     /// The known pixels with the holes filled, and the mask (`infty train --guide fill`).
     Filled,
