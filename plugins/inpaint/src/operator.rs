@@ -4,14 +4,17 @@
 
 use std::sync::Mutex;
 
+use infty_sdk::fill::membrane_fill;
 use infty_sdk::patches::{Blend, ChainSetup, Lattice, PatchCache};
-use infty_sdk::{FieldMut, FieldRef, ModelInfo, Params, PluginError, RasterInfo, Window};
+use infty_sdk::{
+    FieldMut, FieldRef, ItemSpec, ModelInfo, Operator, Params, PluginError, RasterInfo, ThreadingMode, Window,
+};
 
 use crate::mask::{known_weights, Mask};
 use crate::sample::{GuideUse, InpaintSampler, Patch};
-use crate::settings::Settings;
-use infty_sdk::fill::membrane_fill;
+use crate::settings::{self, Settings};
 
+/// `inpaint`.
 pub struct Inpaint {
     settings: Settings,
     mask: Mask,
@@ -19,8 +22,12 @@ pub struct Inpaint {
     kept: Mutex<PatchCache>,
 }
 
-impl Inpaint {
-    pub fn new(params: &Params) -> Result<Inpaint, PluginError> {
+impl Operator for Inpaint {
+    fn spec() -> ItemSpec {
+        settings::spec()
+    }
+
+    fn new(params: &Params) -> Result<Self, PluginError> {
         let settings = Settings::from_params(params)?;
         let mask = Mask::open(&settings.mask, settings.invert_mask)?;
         let path = settings.model.to_string_lossy().into_owned();
@@ -46,7 +53,12 @@ impl Inpaint {
         Ok(Inpaint { settings, mask, sampler, kept: Mutex::default() })
     }
 
-    pub fn output_raster(&self, input: RasterInfo) -> Result<RasterInfo, PluginError> {
+    // The model runs on libtorch's own threads (or one GPU): one tile at a time.
+    fn threading(&self) -> ThreadingMode {
+        ThreadingMode::Serial
+    }
+
+    fn output_raster(&self, input: RasterInfo) -> Result<RasterInfo, PluginError> {
         if !(1..=4).contains(&input.channels) {
             return Err(PluginError::invalid_input(format!(
                 "the input has {} channels; inpainting takes gray, gray+alpha, RGB or RGBA",
@@ -65,6 +77,48 @@ impl Inpaint {
         Ok(input)
     }
 
+    /// The output window alone when no patch is to be sampled for it; else also the
+    /// known pixels around every patch to sample ([`Self::context`]).
+    fn input_window(&self, output: Window, input: RasterInfo) -> Result<Window, PluginError> {
+        let plan = self.plan(output, input)?;
+        let patches: Vec<(u32, u32)> = plan.batches.into_iter().flatten().collect();
+        if patches.is_empty() {
+            return Ok(output);
+        }
+        let around = self.context(bounding(&patches, self.sampler.side), input);
+        Ok(bounding_windows(&[output, around]))
+    }
+
+    fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
+        let (raster, window) = (output.raster, output.window);
+        let plan = self.plan(window, raster)?;
+        let Some(lattice) = plan.lattice.filter(|_| !plan.touching.is_empty()) else {
+            copy(&input, &mut output);
+            return Ok(());
+        };
+        let side = self.sampler.side;
+        let mut kept = self.kept.lock().map_err(|_| PluginError::failed("an earlier tile failed"))?;
+        kept.use_raster(raster);
+        let mut blend = Blend::new(window, 3);
+        for (origin, batch) in plan.touching.into_iter().zip(plan.batches) {
+            if kept.get(origin).is_none() {
+                let samples = self.sample_batch(&batch, &input)?;
+                kept.keep(batch, samples);
+            }
+            blend.add(origin, side, kept.get(origin).expect("kept above"), &lattice.weights(origin));
+        }
+        kept.done_with(window, side);
+        let border = self.settings.border;
+        let around = window.expand(border);
+        let weights =
+            known_weights(&self.mask.holes(around)?, around.width as usize, around.height as usize, border);
+        let filled = blend.finish();
+        composite(&input, &filled, &weights, border as usize, &mut output);
+        Ok(())
+    }
+}
+
+impl Inpaint {
     fn lattice(&self, raster: RasterInfo) -> Lattice {
         let overlap = self.settings.overlap.min(self.sampler.side / 2);
         Lattice::new(raster.width, raster.height, self.sampler.side, overlap)
@@ -100,50 +154,10 @@ impl Inpaint {
         Ok(Plan { lattice: Some(lattice), touching, batches })
     }
 
-    /// The output window alone when no patch is to be sampled for it; else also the
-    /// known pixels around every patch to sample ([`Self::context`]).
-    pub fn input_window(&self, output: Window, input: RasterInfo) -> Result<Window, PluginError> {
-        let plan = self.plan(output, input)?;
-        let patches: Vec<(u32, u32)> = plan.batches.into_iter().flatten().collect();
-        if patches.is_empty() {
-            return Ok(output);
-        }
-        let around = self.context(bounding(&patches, self.sampler.side), input);
-        Ok(bounding_windows(&[output, around]))
-    }
-
     /// The pixels the smooth fill of the patches in `patches` reads: a patch side all
     /// around, inside the raster.
     fn context(&self, patches: Window, raster: RasterInfo) -> Window {
         patches.expand(self.sampler.side).clipped_to(&raster.bounds())
-    }
-
-    pub fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
-        let (raster, window) = (output.raster, output.window);
-        let plan = self.plan(window, raster)?;
-        let Some(lattice) = plan.lattice.filter(|_| !plan.touching.is_empty()) else {
-            copy(&input, &mut output);
-            return Ok(());
-        };
-        let side = self.sampler.side;
-        let mut kept = self.kept.lock().map_err(|_| PluginError::failed("an earlier tile failed"))?;
-        kept.use_raster(raster);
-        let mut blend = Blend::new(window, 3);
-        for (origin, batch) in plan.touching.into_iter().zip(plan.batches) {
-            if kept.get(origin).is_none() {
-                let samples = self.sample_batch(&batch, &input)?;
-                kept.keep(batch, samples);
-            }
-            blend.add(origin, side, kept.get(origin).expect("kept above"), &lattice.weights(origin));
-        }
-        kept.done_with(window, side);
-        let border = self.settings.border;
-        let around = window.expand(border);
-        let weights =
-            known_weights(&self.mask.holes(around)?, around.width as usize, around.height as usize, border);
-        let filled = blend.finish();
-        composite(&input, &filled, &weights, border as usize, &mut output);
-        Ok(())
     }
 
     /// The filled patches at `origins`, in order, from the input around them.
