@@ -8,6 +8,7 @@ use infty_sdk::model::{fill_guide, mask_guide};
 use infty_sdk::resample::lowres_guide;
 use infty_sdk::schedule::{BetaSchedule, Schedule};
 use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo};
+use rand::distributions::{Distribution, WeightedIndex};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
@@ -59,6 +60,47 @@ impl Guide {
             Guide::None => 0,
             Guide::LowRes => channels,
             Guide::Mask | Guide::Fill => channels + 1,
+        }
+    }
+}
+
+/// The largest weight [`Timesteps::Noisy`] gives a timestep, relative to the
+/// clean half of the schedule: the x0 weight 1/SNR grows without bound as ᾱ → 0.
+const NOISY_WEIGHT_CAP: f64 = 10.0;
+
+/// How a training step draws its timesteps.
+pub enum Timesteps {
+    /// Uniformly, as the reference (the ε-prediction loss, equally weighted).
+    Uniform,
+    /// With probability ∝ max(1, min(1/SNR_t, cap)), SNR_t = ᾱ_t/(1−ᾱ_t): in
+    /// expectation the loss max(‖ε−ε̂‖², ‖x0−x̂0‖²), capped (the truncated-SNR weighting
+    /// of Salimans & Ho 2022, §4, drawn rather than multiplied). It trains the noisy
+    /// steps, where the model must predict x0 from the guide alone (large holes).
+    Noisy(WeightedIndex<f64>),
+}
+
+impl Timesteps {
+    pub fn from_name(name: &str, alphas_cumprod: &[f64]) -> Result<Timesteps, PluginError> {
+        match name {
+            "uniform" => Ok(Timesteps::Uniform),
+            "noisy" => {
+                let weights = alphas_cumprod.iter().map(|ab| ((1.0 - ab) / ab).clamp(1.0, NOISY_WEIGHT_CAP));
+                WeightedIndex::new(weights)
+                    .map(Timesteps::Noisy)
+                    .map_err(|e| PluginError::failed(format!("timestep weights: {e}")))
+            }
+            other => Err(PluginError::invalid_param(
+                "timesteps",
+                format!("'{other}' is not a timestep draw; use uniform or noisy"),
+            )),
+        }
+    }
+
+    /// One timestep of the `steps`-step schedule.
+    pub fn draw(&self, steps: usize, rng: &mut impl Rng) -> u32 {
+        match self {
+            Timesteps::Uniform => rng.gen_range(0..steps as u32),
+            Timesteps::Noisy(index) => index.sample(rng) as u32,
         }
     }
 }
@@ -139,5 +181,32 @@ impl Diffusion {
         let input = FieldRef::new(raster, window, planes)?;
         self.mollify.process(input, FieldMut::new(raster, window, &mut out)?).into_result()?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{rng, Purpose};
+
+    /// The share of `draws` timesteps in `range`.
+    fn share(timesteps: &Timesteps, range: std::ops::Range<u32>, draws: u64) -> f64 {
+        let mut r = rng(5, Purpose::Step, 0);
+        let hits = (0..draws).filter(|_| range.contains(&timesteps.draw(1000, &mut r))).count();
+        hits as f64 / draws as f64
+    }
+
+    #[test]
+    fn noisy_timesteps_follow_the_capped_inverse_snr() {
+        let ab = Schedule::named(BetaSchedule::Cosine, 1000).alphas_cumprod;
+        let noisy = Timesteps::from_name("noisy", &ab).unwrap();
+        // Weight 1 up to t ≈ 500 (SNR ≥ 1), the cap 10 from t = 803: 14.1% and 28.2%
+        // of the mass, where uniform draws give 50% and 10%.
+        let (clean, noisiest) = (share(&noisy, 0..500, 40_000), share(&noisy, 900..1000, 40_000));
+        assert!((clean - 0.141).abs() < 0.01, "t < 500: {clean}");
+        assert!((noisiest - 0.282).abs() < 0.01, "t ≥ 900: {noisiest}");
+        let uniform = Timesteps::from_name("uniform", &ab).unwrap();
+        assert!((share(&uniform, 0..500, 40_000) - 0.5).abs() < 0.01);
+        assert!(Timesteps::from_name("snr", &ab).is_err());
     }
 }

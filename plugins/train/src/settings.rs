@@ -20,6 +20,9 @@ pub struct Settings {
     #[serde(default = "reference_ema_decay")]
     pub ema_decay: f64,
     pub seed: u64,
+    /// Absent from runs started before it was a setting: uniform, as the reference.
+    #[serde(default = "uniform")]
+    pub timesteps: String,
     /// A model the new network starts from; empty: fresh weights.
     #[serde(default)]
     pub init: String,
@@ -85,6 +88,17 @@ pub fn declare(spec: ItemSpec) -> ItemSpec {
                 .at_least(0.0),
         )
         .param(
+            ParamSpec::choice(
+                "timesteps",
+                "how steps draw timesteps: uniform (the reference) or noisy (∝ 1/SNR, capped at 10)",
+                &["uniform", "noisy"],
+            )
+            .default_text("uniform")
+            .with_help(
+                "noisy trains the noisy steps more, where a guided model predicts x0 from its guide alone.",
+            ),
+        )
+        .param(
             ParamSpec::text("init", "a model to fine-tune: a .safetensors file or a name under models/")
                 .default_text("")
                 .with_help(
@@ -129,6 +143,7 @@ impl Settings {
             learning_rate: params.float("learning-rate")?,
             ema_decay: params.float("ema-decay")?,
             seed: params.int("seed")? as u64,
+            timesteps: params.text("timesteps")?.to_string(),
             init: match params.text("init")? {
                 "" => String::new(),
                 name => {
@@ -162,6 +177,10 @@ impl Settings {
         }
         Settings { steps: self.steps, data: self.data, ..saved }
     }
+}
+
+fn uniform() -> String {
+    "uniform".to_string()
 }
 
 fn reference_ema_decay() -> f64 {

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use crate::batch::Batch;
 use crate::data::{DataOptions, Dataset};
-use crate::diffusion::{Diffusion, Guide};
+use crate::diffusion::{Diffusion, Guide, Timesteps};
 use crate::logs::Logs;
 use crate::rng::{rng, Purpose};
 use crate::settings::{declare, RunFile, Settings};
@@ -103,6 +103,7 @@ struct Trainer {
     model: ModelBox,
     data: Dataset,
     diffusion: Diffusion,
+    timesteps: Timesteps,
     held_out: HeldOut,
     logs: Logs,
     dir: PathBuf,
@@ -133,8 +134,10 @@ impl Trainer {
                 settings.val_fraction
             ));
         }
+        let diffusion = Diffusion::new(&info, guide)?;
         Ok(Trainer {
-            diffusion: Diffusion::new(&info, guide)?,
+            timesteps: Timesteps::from_name(&settings.timesteps, &diffusion.alphas_cumprod)?,
+            diffusion,
             logs: Logs::open(dir, info.train_step)?,
             dir: dir.to_path_buf(),
             settings,
@@ -213,7 +216,7 @@ impl Trainer {
                 &self.data.train[image_at(step * u64::from(s.batch) + b, self.data.train.len(), s.seed)];
             let (x, y) = (r.gen_range(0..=image.width - size), r.gen_range(0..=image.height - size));
             let crop = image.crop(x, y, size, r.gen_bool(0.5))?;
-            let t = r.gen_range(0..self.diffusion.alphas_cumprod.len() as u32);
+            let t = self.timesteps.draw(self.diffusion.alphas_cumprod.len(), &mut r);
             items.push(self.diffusion.noise(&crop, t, &mut r)?);
         }
         Ok(Batch::new(&items, size, s.sample_rate, &mut r))
