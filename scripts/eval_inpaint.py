@@ -64,6 +64,14 @@ def make_mask(kind, side, seed):
     return np.asarray(image) > 0
 
 
+def downscale(rgb, mask, factor):
+    """Area-downscales the crop by `factor`; a pixel is a hole where any of its block was."""
+    side = rgb.shape[0] // factor * factor
+    s = side // factor
+    rgb = rgb[:side, :side].reshape(s, factor, s, factor, 3).mean(axis=(1, 3))
+    return rgb, mask[:side, :side].reshape(s, factor, s, factor).any(axis=(1, 3))
+
+
 def harmonic_fill(rgb, mask):
     """Solves Δu = 0 over the masked pixels, the known pixels as Dirichlet values (image
     edges: zero normal derivative)."""
@@ -113,6 +121,7 @@ def main():
     parser.add_argument("--photos", type=pathlib.Path, required=True)
     parser.add_argument("--photos-limit", type=int, default=0, help="only the first N photos (0: all)")
     parser.add_argument("--size", type=int, default=256, help="centred square crop of each photo (CPU time)")
+    parser.add_argument("--downscale", type=int, default=1, help="then area-downscale crop and mask by this factor (the model's own scale)")
     parser.add_argument("--masks", default=",".join(MASKS))
     parser.add_argument("--infty", default="target/release/infty")
     parser.add_argument("--figure", type=pathlib.Path, help="write a PNG grid: input, mask, ours, baselines, original")
@@ -122,13 +131,14 @@ def main():
     photos = photos[: args.photos_limit or None]
     work = pathlib.Path(tempfile.mkdtemp(prefix="eval-inpaint-"))
     methods = ("infty", "telea", "navier-stokes", "harmonic")
-    print(f"infty inpaint {' '.join(args.inpaint_args)}; {len(photos)} photos cropped to {args.size}²\n")
+    print(f"infty inpaint {' '.join(args.inpaint_args)}; {len(photos)} photos cropped to {args.size}², downscaled {args.downscale}x\n")
     figure_rows = []
     for kind in args.masks.split(","):
         rows, seconds = [], 0.0
         for n, photo in enumerate(photos):
             truth = centre_crop(load(photo), args.size)
             mask = make_mask(kind, truth.shape[0], seed=n)
+            truth, mask = downscale(truth, mask, args.downscale)
             given = np.where(mask[..., None], 0.5, truth)
             image_path, mask_path = work / f"{photo.stem}-{kind}.png", work / f"{photo.stem}-{kind}-mask.png"
             Image.fromarray(to_u8(given)).save(image_path)
