@@ -70,8 +70,9 @@ const NOISY_WEIGHT_CAP: f64 = 10.0;
 
 /// How a training step draws its timesteps.
 pub enum Timesteps {
-    /// Uniformly, as the reference (the ε-prediction loss, equally weighted).
-    Uniform,
+    /// Uniformly among this many, as the reference (the ε-prediction loss, equally
+    /// weighted).
+    Uniform(u32),
     /// With probability ∝ max(1, min(1/SNR_t, cap)), SNR_t = ᾱ_t/(1−ᾱ_t): in
     /// expectation the loss max(‖ε−ε̂‖², ‖x0−x̂0‖²), capped (the truncated-SNR weighting
     /// of Salimans & Ho 2022, §4, drawn rather than multiplied). It trains the noisy
@@ -82,7 +83,7 @@ pub enum Timesteps {
 impl Timesteps {
     pub fn from_name(name: &str, alphas_cumprod: &[f64]) -> Result<Timesteps, PluginError> {
         match name {
-            "uniform" => Ok(Timesteps::Uniform),
+            "uniform" => Ok(Timesteps::Uniform(alphas_cumprod.len() as u32)),
             "noisy" => {
                 let weights = alphas_cumprod.iter().map(|ab| ((1.0 - ab) / ab).clamp(1.0, NOISY_WEIGHT_CAP));
                 WeightedIndex::new(weights)
@@ -96,10 +97,10 @@ impl Timesteps {
         }
     }
 
-    /// One timestep of the `steps`-step schedule.
-    pub fn draw(&self, steps: usize, rng: &mut impl Rng) -> u32 {
+    /// One timestep of the schedule.
+    pub fn draw(&self, rng: &mut impl Rng) -> u32 {
         match self {
-            Timesteps::Uniform => rng.gen_range(0..steps as u32),
+            Timesteps::Uniform(steps) => rng.gen_range(0..*steps),
             Timesteps::Noisy(index) => index.sample(rng) as u32,
         }
     }
@@ -192,7 +193,7 @@ mod tests {
     /// The share of `draws` timesteps in `range`.
     fn share(timesteps: &Timesteps, range: std::ops::Range<u32>, draws: u64) -> f64 {
         let mut r = rng(5, Purpose::Step, 0);
-        let hits = (0..draws).filter(|_| range.contains(&timesteps.draw(1000, &mut r))).count();
+        let hits = (0..draws).filter(|_| range.contains(&timesteps.draw(&mut r))).count();
         hits as f64 / draws as f64
     }
 

@@ -216,7 +216,7 @@ impl Trainer {
                 &self.data.train[image_at(step * u64::from(s.batch) + b, self.data.train.len(), s.seed)];
             let (x, y) = (r.gen_range(0..=image.width - size), r.gen_range(0..=image.height - size));
             let crop = image.crop(x, y, size, r.gen_bool(0.5))?;
-            let t = self.timesteps.draw(self.diffusion.alphas_cumprod.len(), &mut r);
+            let t = self.timesteps.draw(&mut r);
             items.push(self.diffusion.noise(&crop, t, &mut r)?);
         }
         Ok(Batch::new(&items, size, s.sample_rate, &mut r))
