@@ -35,12 +35,15 @@ fn the_network_is_listed_documented_and_not_a_pipeline_step() {
 fn a_plugin_denoises_with_the_reference_weights_through_the_host() {
     let infty = infty();
     let g = Golden::load("tiny_forward.safetensors");
-    // Item 0 of the golden dense forward: x (3×32×32), t, z.
+    // Item 0 of the golden dense forward: x (C×S×S), t, z.
     // Images hold interleaved samples; the golden tensors are channel-major.
-    let interleaved =
-        |planes: &[f32]| -> Vec<f32> { (0..32 * 32 * 3).map(|i| planes[(i % 3) * 1024 + i / 3]).collect() };
     let x = g.f32("dense_x");
-    let image = Image { width: 32, height: 32, channels: 3, samples: Samples::F32(interleaved(x.at(0))) };
+    let (c, size) = (x.shape[1], x.shape[3]);
+    let interleaved = |planes: &[f32]| -> Vec<f32> {
+        (0..size * size * c).map(|i| planes[(i % c) * size * size + i / c]).collect()
+    };
+    let (width, height, channels) = (size as u32, size as u32, c as u32);
+    let image = Image { width, height, channels, samples: Samples::F32(interleaved(x.at(0))) };
     std::fs::write(infty.path("x.tif"), image.encode_tiff()).unwrap();
     let config = infty.path("tiny.json");
     std::fs::write(&config, g.manifest()["config"].to_string()).unwrap();

@@ -23,6 +23,16 @@ fn net() -> (Net, Golden) {
     (net, golden)
 }
 
+/// The batch of a golden run: the first dimension of its timestep vector `t`.
+fn batch(golden: &Golden) -> i64 {
+    golden.f32("t").shape[0] as i64
+}
+
+/// The side of the square `(B, C, S, S)` golden image `name`.
+fn side(golden: &Golden, name: &str) -> i64 {
+    golden.f32(name).shape[3] as i64
+}
+
 fn tensor(golden: &Golden, name: &str) -> Tensor {
     let t = golden.f32(name);
     let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
@@ -119,8 +129,8 @@ fn sparse_forward_matches_every_intermediate() {
 #[test]
 fn dense_forward_matches_at_the_training_size_with_intermediates() {
     let (net, g) = net();
-    let s = net.cfg.img_size;
-    let layout = Layout::dense(2, s, Device::Cpu);
+    let s = side(&g, "dense_x");
+    let layout = Layout::dense(batch(&g), s, Device::Cpu);
     let mut trace = Trace::on();
     let x = points_of(&tensor(&g, "dense_x"));
     let out = tch::no_grad(|| {
@@ -140,8 +150,9 @@ fn dense_forward_matches_at_the_training_size_with_intermediates() {
 #[test]
 fn dense_forward_matches_at_other_resolutions() {
     let (net, g) = net();
-    for (prefix, size) in [("dense2x", 64), ("densehalf", 16), ("dense1p5x", 48)] {
-        let layout = Layout::dense(2, size, Device::Cpu);
+    for prefix in ["dense2x", "densehalf", "dense1p5x"] {
+        let size = side(&g, &format!("{prefix}_x"));
+        let layout = Layout::dense(batch(&g), size, Device::Cpu);
         let mut trace = Trace::on();
         let x = points_of(&tensor(&g, &format!("{prefix}_x")));
         let out = tch::no_grad(|| {
@@ -159,14 +170,14 @@ fn dense_forward_matches_at_other_resolutions() {
 #[test]
 fn dense_forward_equals_the_sparse_forward_with_every_pixel() {
     let (net, g) = net();
-    let s = net.cfg.img_size;
+    let (s, b) = (side(&g, "dense_x"), batch(&g));
     let x = points_of(&tensor(&g, "dense_x"));
     let (t, z) = (tensor(&g, "t"), tensor(&g, "z"));
-    let dense = net.denoise(&x, &t, &z, &Layout::dense(2, s, Device::Cpu));
+    let dense = net.denoise(&x, &t, &z, &Layout::dense(b, s, Device::Cpu));
     // All pixels, listed in a shuffled order: the output follows the list.
     let order: Vec<i64> = (0..s * s).map(|i| (i * 389) % (s * s)).collect();
     let sparse_x = x.index_select(1, &Tensor::from_slice(&order));
-    let layout = Layout::sparse(s, vec![order.clone(); 2], Device::Cpu);
+    let layout = Layout::sparse(s, vec![order.clone(); b as usize], Device::Cpu);
     let sparse = net.denoise(&sparse_x, &t, &z, &layout);
     let err = (sparse - dense.index_select(1, &Tensor::from_slice(&order))).abs().max().double_value(&[]);
     assert!(err < 2e-6, "dense vs sparse with all pixels: {err:e}");
@@ -175,9 +186,9 @@ fn dense_forward_equals_the_sparse_forward_with_every_pixel() {
 #[test]
 fn encoder_matches_on_the_full_image_and_a_sparse_subset() {
     let (net, g) = net();
-    let s = net.cfg.img_size;
+    let s = side(&g, "enc_x");
     let mut trace = Trace::on();
-    let full = Layout::dense(2, s, Device::Cpu);
+    let full = Layout::dense(batch(&g), s, Device::Cpu);
     let z = tch::no_grad(|| net.encoder.forward(&points_of(&tensor(&g, "enc_x")), &full, false, &mut trace));
     check(&g, "enc_z", &z);
     for name in ["norm", "block0_out", "knn_grid", "uno_out"] {
@@ -193,7 +204,7 @@ fn encoder_matches_on_the_full_image_and_a_sparse_subset() {
     check_index(&g, "dbg_enc_sparse_knn_idx", trace.get("knn_idx").unwrap());
 }
 
-/// One DDIM step with eta 0 (reference `ddim_sample`, spec §5.2) through the SDK's
+/// One DDIM step with eta 0 (reference `ddim_sample`, docs/reference.md §5.2) through the SDK's
 /// schedule helpers. (The samplers plugin cannot be linked beside this one: both
 /// export the plugin root symbol.)
 fn ddim_step(setup: &infty_sdk::SamplerSetup, j: usize, x: &[f32], eps: &[f32]) -> (Vec<f32>, Vec<f32>) {
@@ -205,7 +216,7 @@ fn ddim_step(setup: &infty_sdk::SamplerSetup, j: usize, x: &[f32], eps: &[f32]) 
     (x0.iter().zip(&eps_used).map(|(x0, e)| x0 * keep + point * e).collect(), x0)
 }
 
-/// The 10-step DDIM run of `tiny_ddim.safetensors` through the network: teacher-forced
+/// The DDIM run of `tiny_ddim.safetensors` (its step count read from the file) through the network: teacher-forced
 /// (ε̂ from each stored x) and free-running from x_T.
 #[test]
 fn ddim_trajectory_matches_step_by_step() {
@@ -213,23 +224,24 @@ fn ddim_trajectory_matches_step_by_step() {
 
     let (net, _) = net();
     let g = Golden::load("tiny_ddim.safetensors");
-    let s = net.cfg.img_size;
-    let setup = SamplerSetup::from_params(&ItemSpec::sampler("ddim", "").resolve([("steps", "10")]).unwrap())
-        .unwrap();
     let (xs, z) = (tensor(&g, "x"), tensor(&g, "z"));
+    // x holds x_T and every state after it: (steps + 1, B, C, S, S).
+    let (steps, b, s) = (xs.size()[0] as usize - 1, xs.size()[1], xs.size()[4]);
+    let params = ItemSpec::sampler("ddim", "").resolve([("steps", steps.to_string().as_str())]).unwrap();
+    let setup = SamplerSetup::from_params(&params).unwrap();
     let eps_of = |x: &Tensor, t: f32| {
-        let t = Tensor::from_slice(&[t, t]);
-        image_of(&net.denoise(&points_of(x), &t, &z, &Layout::dense(2, s, Device::Cpu)), s)
+        let t = Tensor::full([b], t as f64, (Kind::Float, Device::Cpu));
+        image_of(&net.denoise(&points_of(x), &t, &z, &Layout::dense(b, s, Device::Cpu)), s)
     };
     let flat = |t: &Tensor| Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
     let step = |call: usize, x: &Tensor, eps: &Tensor| {
-        let (next, x0) = ddim_step(&setup, 9 - call, &flat(x), &flat(eps));
+        let (next, x0) = ddim_step(&setup, steps - 1 - call, &flat(x), &flat(eps));
         (Tensor::from_slice(&next).view_as(x), Tensor::from_slice(&x0).view_as(x))
     };
     let max_err = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
     let mut free = xs.get(0);
-    for call in 0..10 {
-        let t = setup.schedule.timesteps[9 - call] as f32;
+    for call in 0..steps {
+        let t = setup.schedule.timesteps[steps - 1 - call] as f32;
         assert_eq!(t, g.f32("model_t").at(call)[0], "the model's t at step {call}");
         // Teacher-forced: ε̂ 2e-5; x[1] 1e-2, later x 2e-5; x̂0 5e-2 at step 0, then 1e-4.
         let eps = eps_of(&xs.get(call as i64), t);
@@ -252,7 +264,7 @@ fn ddim_trajectory_matches_step_by_step() {
     assert!(max_err(&free, &tensor(&g, "final")) <= 3e-2);
 }
 
-/// Parameter counts of the reference configs (reference-spec §4.7), frozen normalising
+/// Parameter counts of the reference configs (docs/reference.md §4.7), frozen normalising
 /// kernels and the encoder's unused time layers included, buffers not.
 #[test]
 fn presets_have_the_reference_parameter_counts() {

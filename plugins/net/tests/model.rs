@@ -49,12 +49,15 @@ fn a_reference_state_dict_denoises_and_encodes_as_the_reference() {
     let net = golden_model(&dir);
     let g = Golden::load("tiny_forward.safetensors");
     let info = net.info();
-    assert_eq!((info.channels, info.z_dim, info.train_size, info.device.as_str()), (3, 8, 32, "cpu"));
+    let dense = g.f32("dense_x");
+    let (b, c, size) = (dense.shape[0] as u32, dense.shape[1] as u32, dense.shape[3] as u32);
+    let z_dim = g.f32("z").shape[1] as u32;
+    assert_eq!((info.channels, info.z_dim, info.train_size, info.device.as_str()), (c, z_dim, size, "cpu"));
     let (t, z) = (g.f32("t").data, g.f32("z").data);
-    let x = g.f32("dense_x").data;
+    let x = dense.data;
     let mut eps = vec![0.0; x.len()];
     let input = ModelInput {
-        at: Points::dense(32, 2),
+        at: Points::dense(size, b),
         x: x.as_slice().into(),
         guide: Default::default(),
         t: t.as_slice().into(),
@@ -63,19 +66,20 @@ fn a_reference_state_dict_denoises_and_encodes_as_the_reference() {
     net.denoise(input, eps.as_mut_slice().into()).unwrap();
     assert!(max_diff(&eps, &g.f32("dense_out").data) <= 2e-5);
 
-    let points = points_of(&g.i64("sample_lst"), 32);
+    let points = points_of(&g.i64("sample_lst"), i64::from(size));
     let x = channel_major(&g.f32("sparse_x"));
     let mut eps = vec![0.0; x.len()];
-    let input = ModelInput { at: Points::sparse(32, 2, &points), x: x.as_slice().into(), ..input };
+    let input = ModelInput { at: Points::sparse(size, b, &points), x: x.as_slice().into(), ..input };
     net.denoise(input, eps.as_mut_slice().into()).unwrap();
     assert!(max_diff(&eps, &channel_major(&g.f32("sparse_out"))) <= 2e-5);
 
-    let mut z = vec![0.0; 16];
-    net.encode(Points::dense(32, 2), g.f32("enc_x").data.as_slice().into(), z.as_mut_slice().into()).unwrap();
+    let mut z = vec![0.0; (b * z_dim) as usize];
+    net.encode(Points::dense(size, b), g.f32("enc_x").data.as_slice().into(), z.as_mut_slice().into())
+        .unwrap();
     assert!(max_diff(&z, &g.f32("enc_z").data) <= 2e-5);
-    let points = points_of(&g.i64("enc_sparse_lst"), 32);
+    let points = points_of(&g.i64("enc_sparse_lst"), i64::from(size));
     let x = channel_major(&g.f32("enc_sparse_x"));
-    net.encode(Points::sparse(32, 2, &points), x.as_slice().into(), z.as_mut_slice().into()).unwrap();
+    net.encode(Points::sparse(size, b, &points), x.as_slice().into(), z.as_mut_slice().into()).unwrap();
     assert!(max_diff(&z, &g.f32("enc_sparse_z").data) <= 2e-5);
 }
 

@@ -36,31 +36,36 @@ fn check(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
 }
 
 #[test]
-fn ddim_10_steps_match_the_reference_step_by_step() {
+fn ddim_steps_match_the_reference_step_by_step() {
     let golden = Golden::load("tiny_ddim.safetensors");
-    let ddim = sampler::<Ddim>(&[("steps", "10")]);
     let (x, eps, pred_x0, model_t) =
         (golden.f32("x"), golden.f32("eps"), golden.f32("pred_x0"), golden.f32("model_t"));
+    // x holds x_T and the state after every step.
+    let count = x.shape[0] - 1;
+    let ddim = sampler::<Ddim>(&[("steps", count.to_string().as_str())]);
     let steps = ddim.steps();
-    assert_eq!(steps.len(), 10);
+    assert_eq!(steps.len(), count);
     for (k, step) in steps.iter().enumerate() {
         assert!(model_t.at(k).iter().all(|&t| t == step.model_t), "model_t at step {k}");
         assert!(!step.noise, "DDIM with eta 0 takes no noise");
         let (next, x0) = forced_step(&ddim, k, x.at(k), eps.at(k), &[]);
-        // Manifest: x[1] 1e-2, x[2..10] 2e-5; pred_x0 step 0 5e-2, steps 1..9 1e-4.
+        // Manifest: x[1] 1e-2, later x 2e-5; pred_x0 step 0 5e-2, later steps 1e-4.
         check(&format!("x[{}]", k + 1), &next, x.at(k + 1), if k == 0 { 1e-2 } else { 2e-5 });
         check(&format!("pred_x0[{k}]"), &x0, pred_x0.at(k), if k == 0 { 5e-2 } else { 1e-4 });
     }
-    assert_eq!(x.at(10), golden.f32("final").data, "the final sample is the last state");
+    assert_eq!(x.at(count), golden.f32("final").data, "the final sample is the last state");
 }
 
-/// A three-step DDPM excerpt of the plain 1000-step process, starting at call index `first_call`.
-fn ddpm_excerpt(prefix: &str, first_call: usize, x0_tolerances: [f32; 3]) {
+/// A three-step DDPM excerpt of the plain (unrespaced) process, from the stored timesteps.
+fn ddpm_excerpt(prefix: &str, x0_tolerances: [f32; 3]) {
     let golden = Golden::load("tiny_ddim.safetensors");
-    let ddpm = sampler::<Ddpm>(&[("steps", "1000")]);
+    let total = golden.manifest()["config"]["diffusion"]["steps"].as_u64().expect("config.diffusion.steps");
+    let ddpm = sampler::<Ddpm>(&[("steps", total.to_string().as_str())]);
     let name = |t: &str| format!("{prefix}_{t}");
     let (x, eps, pred_x0) = (golden.f32(&name("x")), golden.f32(&name("eps")), golden.f32(&name("pred_x0")));
     let (noise, t) = (golden.f32(&name("mollified_noise")), golden.i64(&name("t")));
+    // Call k runs timestep total − 1 − k.
+    let first_call = (total as i64 - 1 - t.data[0]) as usize;
     for (k, &x0_tolerance) in x0_tolerances.iter().enumerate() {
         let step = ddpm.steps()[first_call + k];
         assert_eq!(i64::from(step.timestep), t.data[k], "{prefix} step {k}");
@@ -74,11 +79,11 @@ fn ddpm_excerpt(prefix: &str, first_call: usize, x0_tolerances: [f32; 3]) {
 #[test]
 fn ddpm_start_matches_the_reference_with_the_stored_noise() {
     // Manifest: pred_x0 5e-2 at t=999, 5e-3 at t=998/997; x 2e-5.
-    ddpm_excerpt("ddpm_start", 0, [5e-2, 5e-3, 5e-3]);
+    ddpm_excerpt("ddpm_start", [5e-2, 5e-3, 5e-3]);
 }
 
 #[test]
 fn ddpm_end_matches_the_reference_with_the_stored_noise() {
     // Manifest: pred_x0 2e-5 at t <= 2; x 2e-5.
-    ddpm_excerpt("ddpm_end", 997, [2e-5; 3]);
+    ddpm_excerpt("ddpm_end", [2e-5; 3]);
 }

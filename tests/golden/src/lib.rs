@@ -1,6 +1,8 @@
-//! Test support: the reference implementation's golden vectors (`golden/*.safetensors`
-//! and `golden/manifest.json`, see `../shared/golden`). The folder is
-//! `INFTY_GOLDEN_DIR`, by default `../shared/golden` beside the workspace.
+//! Test support: the reference implementation's golden vectors (`*.safetensors`, described
+//! by `manifest.json`). The folder is `INFTY_GOLDEN_DIR`, by default `tests/golden/data`,
+//! the public set produced by running samb-t/infty-diff (docs/reference.md). Another set
+//! of the same layout (other sizes, seeds and batches) must drive the same tests, so
+//! tests read every shape from the files, never from constants.
 //!
 //! Every accessor panics with a clear message: this crate only serves tests.
 
@@ -12,7 +14,7 @@ use safetensors::{Dtype, SafeTensors};
 pub fn golden_dir() -> PathBuf {
     match std::env::var_os("INFTY_GOLDEN_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"),
     }
 }
 
@@ -43,7 +45,7 @@ impl Golden {
         let dir = golden_dir();
         let read = |name: &str| {
             std::fs::read(dir.join(name)).unwrap_or_else(|e| {
-                panic!("{}: {e} (set INFTY_GOLDEN_DIR to the golden folder)", dir.join(name).display())
+                panic!("{}: {e} (INFTY_GOLDEN_DIR names another golden folder; the default is tests/golden/data)", dir.join(name).display())
             })
         };
         let manifest = serde_json::from_slice(&read("manifest.json")).expect("manifest.json is JSON");
