@@ -163,6 +163,8 @@ fn bad_data_folders_are_refused_or_skipped_as_documented() {
     assert_eq!(run_file["model"]["guide"], "mask");
     assert_eq!(run_file["model"]["guide_channels"], 4);
     assert_eq!(run_file["held_out"].as_array().unwrap().len(), 1, "{run_file}");
+    let held_out = run_file["held_out"][0].as_str().unwrap();
+    assert!(Path::new(&data).join(held_out).is_file(), "held-out images are named inside DATA: {held_out}");
 
     train(&infty, &data, "r4", &["--steps", "3"]).assert_refused("'r4' already holds a run");
     train(&infty, &data, "r5", &["--steps", "3", "--resume"]).assert_refused("no run to resume in 'r5'");
@@ -194,6 +196,10 @@ fn fine_tuning_starts_from_a_model_with_another_guide() {
     assert!(run.stderr.contains("418 tensors copied, 1 of another shape copied in part"), "{}", run.stderr);
     let run_json = std::fs::read_to_string(infty.path("ft/run.json")).unwrap();
     assert!(run_json.contains(r#""init": ""#) && run_json.contains("default-sr"), "{run_json}");
+    // The record holds on another machine: the file relative to the run folder.
+    let run_file: serde_json::Value = serde_json::from_str(&run_json).unwrap();
+    let init = run_file["settings"]["init"].as_str().unwrap();
+    assert!(Path::new(init).is_relative() && infty.path("ft").join(init).is_file(), "{run_json}");
     train(&infty, &data, "fresh", &["--guide", "mask", "--steps", "1", "--ema-decay", "0"]).assert_ok();
     let loss = |model: &str| {
         let args = ["eval-loss", &data, model, "--all", "--crops", "4", "--device", "cpu"];

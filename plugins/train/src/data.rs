@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use infty_sdk::resample::area;
+use infty_kit::resample::area;
 use infty_sdk::{FieldMut, ImageBox, PluginError, RasterInfo, Window};
 use rand::seq::SliceRandom;
 

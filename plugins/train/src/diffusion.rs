@@ -1,13 +1,13 @@
-//! The forward process of ∞-Diff on a crop (reference-spec §1.4, §3.3 step 4):
+//! The forward process of ∞-Diff on a crop (docs/reference.md §1.4, §3.3 step 4):
 //! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target Tξ, with T the installed `mollify`
 //! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
 //! guide fields a guided model reads.
 
-use infty_sdk::fill::membrane_fill;
-use infty_sdk::model::{fill_guide, mask_guide};
-use infty_sdk::resample::lowres_guide;
+use infty_kit::fill::membrane_fill;
+use infty_kit::guide::{fill_guide, mask_guide};
+use infty_kit::resample::lowres_guide;
 use infty_sdk::schedule::{BetaSchedule, Schedule};
-use infty_sdk::{FieldMut, FieldRef, ModelInfo, OperatorBox, PluginError, RasterInfo};
+use infty_sdk::{FieldMut, FieldRef, GuideKind, ModelInfo, OperatorBox, PluginError, RasterInfo};
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -17,52 +17,6 @@ use crate::masks::random_mask;
 /// Low-resolution guides are made at a factor drawn log-uniformly from this range,
 /// which covers the scales `infty upscale` is used at.
 pub const LOWRES_FACTORS: (f64, f64) = (1.25, 8.0);
-
-/// What a guided model reads besides x_t.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Guide {
-    None,
-    /// The crop downscaled by a random factor and evaluated back at every pixel.
-    LowRes,
-    /// The crop with random holes set to 0, and the mask (1 known, 0 hole).
-    Mask,
-    /// The crop with random holes filled by the membrane fill, and the mask.
-    Fill,
-}
-
-impl Guide {
-    /// From the model config's `guide` name.
-    pub fn from_name(name: &str) -> Result<Guide, PluginError> {
-        match name {
-            "" | "none" => Ok(Guide::None),
-            "lowres" => Ok(Guide::LowRes),
-            "mask" => Ok(Guide::Mask),
-            "fill" => Ok(Guide::Fill),
-            other => Err(PluginError::invalid_input(format!(
-                "the model's guide is '{other}'; training makes 'lowres', 'mask' and 'fill' guides, or none"
-            ))),
-        }
-    }
-
-    /// The name recorded in the model config.
-    pub fn name(self) -> &'static str {
-        match self {
-            Guide::None => "",
-            Guide::LowRes => "lowres",
-            Guide::Mask => "mask",
-            Guide::Fill => "fill",
-        }
-    }
-
-    /// Guide channels for a model of `channels` channels.
-    pub fn channels(self, channels: u32) -> u32 {
-        match self {
-            Guide::None => 0,
-            Guide::LowRes => channels,
-            Guide::Mask | Guide::Fill => channels + 1,
-        }
-    }
-}
 
 /// The largest weight [`Timesteps::Noisy`] gives a timestep, relative to the
 /// clean half of the schedule: the x0 weight 1/SNR grows without bound as ᾱ → 0.
@@ -110,7 +64,7 @@ impl Timesteps {
 pub struct Diffusion {
     pub alphas_cumprod: Vec<f64>,
     pub size: u32,
-    pub guide: Guide,
+    pub guide: GuideKind,
     mollify: OperatorBox,
 }
 
@@ -130,7 +84,7 @@ pub struct Noised {
 
 impl Diffusion {
     /// The model's schedule, crop size and σ; T from the installed mollifier.
-    pub fn new(info: &ModelInfo, guide: Guide) -> Result<Diffusion, PluginError> {
+    pub fn new(info: &ModelInfo, guide: GuideKind) -> Result<Diffusion, PluginError> {
         let steps = info.diffusion_steps as usize;
         let schedule = BetaSchedule::from_name(&info.noise_schedule, info.train_size)?;
         let sigma = info.mollifier_sigma.to_string();
@@ -154,17 +108,17 @@ impl Diffusion {
         let (a, b) = (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32);
         let x_t = t_x0.iter().zip(&target).map(|(x, n)| a * x + b * n).collect();
         let (guide, known) = match self.guide {
-            Guide::None => (Vec::new(), Vec::new()),
-            Guide::LowRes => {
+            GuideKind::None => (Vec::new(), Vec::new()),
+            GuideKind::LowRes => {
                 let (lo, hi) = LOWRES_FACTORS;
                 let factor = rng.gen_range(lo.ln()..hi.ln()).exp();
                 (lowres_guide(&x0, self.size, factor)?, Vec::new())
             }
-            Guide::Mask => {
+            GuideKind::Mask => {
                 let known = random_mask(self.size, rng);
                 (mask_guide(&x0, &known), known)
             }
-            Guide::Fill => {
+            GuideKind::Fill => {
                 let known = random_mask(self.size, rng);
                 let mut filled = x0.clone();
                 let is_known: Vec<bool> = known.iter().map(|&k| k > 0.0).collect();

@@ -9,8 +9,7 @@ use std::path::Path;
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError, Task};
 
 use crate::data::{DataOptions, Dataset};
-use crate::diffusion::{Diffusion, Guide};
-use crate::train::config_guide;
+use crate::diffusion::Diffusion;
 use crate::validate::{BandLosses, HeldOut, BANDS};
 
 /// The `eval-loss` task.
@@ -59,7 +58,7 @@ impl Task for EvalLoss {
             )
             .with_help("give --all to score every image of DATA"));
         }
-        let diffusion = Diffusion::new(&info, Guide::from_name(&config_guide(&info.config_json))?)?;
+        let diffusion = Diffusion::new(&info, info.guide()?)?;
         let losses = held_out.evaluate(&model, &diffusion)?;
         print!("{}", table(&losses, diffusion.alphas_cumprod.len()));
         Ok(())

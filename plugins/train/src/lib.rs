@@ -1,5 +1,5 @@
 //! infty plugin `org.infty.train`: `infty train` trains ∞-Diff models on folders of
-//! images (reference-spec §3), and `infty eval-loss` scores a model on held-out crops
+//! images (docs/reference.md §3), and `infty eval-loss` scores a model on held-out crops
 //! per timestep band. Both drive the `net` model and the `mollify` operator through
 //! the host.
 
@@ -15,7 +15,7 @@ mod settings;
 mod train;
 mod validate;
 
-pub use diffusion::{Guide, LOWRES_FACTORS};
+pub use diffusion::LOWRES_FACTORS;
 pub use eval::EvalLoss;
 pub use masks::random_mask;
 pub use train::Train;

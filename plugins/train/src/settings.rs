@@ -23,7 +23,8 @@ pub struct Settings {
     /// Absent from runs started before it was a setting: uniform, as the reference.
     #[serde(default = "uniform")]
     pub timesteps: String,
-    /// A model the new network starts from; empty: fresh weights.
+    /// A model the new network starts from, as [`recorded_init`] keeps it; empty:
+    /// fresh weights.
     #[serde(default)]
     pub init: String,
     pub downscale: f64,
@@ -146,10 +147,7 @@ impl Settings {
             timesteps: params.text("timesteps")?.to_string(),
             init: match params.text("init")? {
                 "" => String::new(),
-                name => {
-                    let path = infty_sdk::model::find(name).map_err(|e| e.with_param("init"))?;
-                    std::fs::canonicalize(&path).unwrap_or(path).display().to_string()
-                }
+                value => recorded_init(value, Path::new(params.text("run")?))?,
             },
             downscale: params.float("downscale")?,
             val_fraction: params.float("val-fraction")?,
@@ -176,6 +174,31 @@ impl Settings {
             }
         }
         Settings { steps: self.steps, data: self.data, ..saved }
+    }
+}
+
+/// How a run records `--init` so the record holds on another machine: a model name
+/// as given (found again through the models folders), a file relative to the run
+/// folder (valid wherever the two are copied together).
+fn recorded_init(value: &str, run: &Path) -> Result<String, PluginError> {
+    let path = infty_kit::model_file::get(value).map_err(|e| e.with_param("init"))?;
+    if !Path::new(value).is_file() {
+        return Ok(value.to_string());
+    }
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let relative = pathdiff::diff_paths(absolute(&path), absolute(run)).unwrap_or(path);
+    Ok(relative.display().to_string())
+}
+
+impl Settings {
+    /// The file `--init` names, for the run in folder `run`; `None` for fresh weights.
+    pub fn init_file(&self, run: &Path) -> Result<Option<std::path::PathBuf>, PluginError> {
+        if self.init.is_empty() {
+            return Ok(None);
+        }
+        let in_run = run.join(&self.init);
+        let file = if in_run.is_file() { in_run } else { infty_kit::model_file::get(&self.init)? };
+        Ok(Some(file))
     }
 }
 

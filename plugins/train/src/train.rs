@@ -1,5 +1,5 @@
 //! `infty train DATA RUN`: trains an ∞-Diff model on a folder of images as the
-//! reference does (reference-spec §3.3): random crops and flips, uniform timesteps,
+//! reference does (docs/reference.md §3.3): random crops and flips, uniform timesteps,
 //! coordinate subsampling, an encoder on an independent subset of the clean crop,
 //! MSE on Tξ, Adam, clipping and an EMA (the last three in the `net` model's train
 //! step). Optionally guided: the crop downscaled by a random factor, evaluated back
@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use infty_sdk::host::{interrupted, model, progress};
-use infty_sdk::{ErrorKind, ItemSpec, ModelBox, ParamSpec, Params, PluginError, Task};
+use infty_sdk::{ErrorKind, GuideKind, ItemSpec, ModelBox, ParamSpec, Params, PluginError, Task};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::batch::Batch;
 use crate::data::{DataOptions, Dataset};
-use crate::diffusion::{Diffusion, Guide, Timesteps};
+use crate::diffusion::{Diffusion, Timesteps};
 use crate::logs::Logs;
 use crate::rng::{rng, Purpose};
 use crate::settings::{declare, RunFile, Settings};
@@ -63,7 +63,7 @@ impl Task for Train {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 PluginError::invalid_param("run", format!("cannot create '{}': {e}", dir.display()))
             })?;
-            let net = new_model(&settings, device)?;
+            let net = new_model(&settings, &dir, device)?;
             (settings, net)
         };
         let trainer = Trainer::new(settings, model, &dir)?;
@@ -74,13 +74,14 @@ impl Task for Train {
     }
 }
 
-/// A new network from the run's settings.
-fn new_model(settings: &Settings, device: &str) -> Result<ModelBox, PluginError> {
-    let guide = Guide::from_name(&settings.guide)?;
+/// A new network from the settings of the run in folder `dir`.
+fn new_model(settings: &Settings, dir: &Path, device: &str) -> Result<ModelBox, PluginError> {
+    let guide = GuideKind::from_name(&settings.guide).map_err(|e| e.with_param("guide"))?;
     // Training makes RGB crops (a config of other channels is refused once built).
     let seed = settings.seed.to_string();
     let (lr, ema) = (settings.learning_rate.to_string(), settings.ema_decay.to_string());
     let channels = guide.channels(3).to_string();
+    let init = settings.init_file(dir)?.map(|f| f.display().to_string()).unwrap_or_default();
     model(
         "net",
         &[
@@ -90,7 +91,7 @@ fn new_model(settings: &Settings, device: &str) -> Result<ModelBox, PluginError>
             ("seed", &seed),
             ("learning-rate", &lr),
             ("ema-decay", &ema),
-            ("init", &settings.init),
+            ("init", &init),
             ("mode", "train"),
             ("device", device),
         ],
@@ -118,7 +119,7 @@ impl Trainer {
                 format!("the model has {} channels; infty train makes RGB crops", info.channels),
             ));
         }
-        let guide = Guide::from_name(config_guide(&info.config_json).as_str())?;
+        let guide = info.guide()?;
         let options = DataOptions {
             crop: info.train_size,
             downscale: settings.downscale,
@@ -153,8 +154,14 @@ impl Trainer {
             settings: self.settings.clone(),
             model: serde_json::from_str(&self.model.info().config_json).unwrap_or_default(),
             trainer: format!("org.infty.train {}", env!("CARGO_PKG_VERSION")),
-            held_out: self.data.val.iter().map(|image| image.name.clone()).collect(),
+            // Named inside the data folder, which may live elsewhere on another machine.
+            held_out: self.data.val.iter().map(|image| self.data_relative(&image.name)).collect(),
         }
+    }
+
+    fn data_relative(&self, name: &str) -> String {
+        let inside = Path::new(name).strip_prefix(&self.settings.data).ok();
+        inside.map_or_else(|| name.to_string(), |p| p.display().to_string())
     }
 
     fn run(mut self, checkpoint: &Path) -> Result<(), PluginError> {
@@ -255,12 +262,4 @@ fn image_at(position: u64, images: usize, seed: u64) -> usize {
     let mut order: Vec<usize> = (0..images).collect();
     order.shuffle(&mut rng(seed, Purpose::Order, position / n));
     order[(position % n) as usize]
-}
-
-/// The `guide` field of a model config.
-pub fn config_guide(config_json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(config_json)
-        .ok()
-        .and_then(|c| c.get("guide")?.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

@@ -2,12 +2,12 @@
 //! timestep band and scored at every pixel, beside the loss of predicting zero,
 //! E‖Tξ‖² per sample (about 0.081 at σ = 1 px).
 
-use infty_sdk::{ModelBox, ModelInput, PluginError, Point, Points};
+use infty_sdk::{GuideKind, ModelBox, ModelInput, PluginError, Point, Points};
 use rand::Rng;
 
 use crate::batch::visible;
 use crate::data::Image;
-use crate::diffusion::{Diffusion, Guide, Noised};
+use crate::diffusion::{Diffusion, Noised};
 use crate::rng::{rng, Purpose};
 
 /// Timestep bands reported: [0, 100), [100, 200), … for 1000 steps.
@@ -66,7 +66,7 @@ impl HeldOut {
         let steps = diffusion.alphas_cumprod.len();
         let width = steps / BANDS;
         let mut losses = BandLosses { model: vec![0.0; BANDS], zero: vec![0.0; BANDS] };
-        let masked = matches!(diffusion.guide, Guide::Mask | Guide::Fill);
+        let masked = matches!(diffusion.guide, GuideKind::Mask | GuideKind::Fill);
         for (chunk_index, chunk) in self.crops.chunks(CHUNK).enumerate() {
             let clean_z = if masked { Vec::new() } else { encode(model, diffusion.size, chunk)? };
             for band in 0..BANDS {
