@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PRESETS = ROOT / "plugins" / "net" / "configs"
-# The reference configs' learning rates (reference-spec §3.1).
+# The reference configs' learning rates (docs/reference.md §3.1).
 LEARNING_RATES = {128: 1e-4, 256: 5e-5}
 
 

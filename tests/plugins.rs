@@ -1,8 +1,9 @@
 //! Plugin discovery, listing, generated help, and refusal of files that are not
 //! compatible plugins, with the real binary and real plugin libraries.
 
-use infty_e2e::compat::{build_altered_plugin, infty_sdk_version, next_incompatible, Alteration};
-use infty_e2e::{artifacts, workspace_root, Infty};
+use infty_e2e::compat::{build_against_previous_sdk, build_altered_plugin, next_incompatible, Alteration};
+use infty_e2e::{artifacts, Infty};
+use infty_sdk::ABI_VERSION;
 use serde_json::Value;
 
 fn plugins_json(infty: &Infty) -> Value {
@@ -20,12 +21,11 @@ fn plugins_json_describes_each_plugin_and_its_schemas() {
     let infty =
         Infty::with_plugins(&[artifacts().plugin("infty_basic"), artifacts().plugin("infty_passthrough")]);
     let json = plugins_json(&infty);
-    let sdk = infty_sdk_version(&workspace_root());
-    assert_eq!(json["sdk_version"], sdk.as_str());
+    assert_eq!(json["sdk_version"], ABI_VERSION);
     assert_eq!(ids(&json), ["org.infty.basic", "org.example.passthrough"]);
     let basic = &json["plugins"][0];
     assert_eq!(basic["version"], "0.1.0");
-    assert_eq!(basic["sdk_version"], sdk.as_str());
+    assert_eq!(basic["sdk_version"], ABI_VERSION);
     assert!(basic["file"].as_str().unwrap().ends_with("libinfty_basic.so"));
     let names: Vec<&str> =
         basic["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
@@ -62,7 +62,7 @@ fn the_example_plugin_is_listed_from_its_folder_and_copies_pixels() {
     let listing = infty.run(&["plugins"]);
     listing.assert_ok();
     let text = listing.stdout_text();
-    assert!(text.starts_with("org.example.passthrough 0.1.0 (infty-sdk "), "{text}");
+    assert!(text.starts_with(&format!("org.example.passthrough 0.1.0 (plugin ABI {ABI_VERSION})")), "{text}");
     assert!(text.contains("passthrough      operator  Copy the input unchanged (example plugin)"), "{text}");
     let image = infty_e2e::images::Image::pattern(50, 40, 3, "u16");
     std::fs::write(infty.path("in.tif"), image.encode_tiff()).unwrap();
@@ -141,10 +141,9 @@ fn incompatible_and_foreign_libraries_are_reported_in_one_line_and_others_still_
         .status()
         .expect("run cc");
     assert!(cc.success());
-    // Plugins built against an incompatible SDK: another version, and the same version
-    // with a different layout.
-    let sdk = infty_sdk_version(&workspace_root());
-    for alteration in [Alteration::NextVersion, Alteration::ExtraErrorKind] {
+    // Plugins built against an incompatible SDK: another ABI version, and the same ABI
+    // version with a different layout.
+    for alteration in [Alteration::NextAbi, Alteration::ExtraErrorKind] {
         let library = build_altered_plugin(alteration);
         std::fs::copy(&library, folder.join(library.file_name().unwrap())).unwrap();
     }
@@ -165,17 +164,20 @@ fn incompatible_and_foreign_libraries_are_reported_in_one_line_and_others_still_
     let reason = |file: &str| {
         &failed.iter().find(|(f, _)| f == file).unwrap_or_else(|| panic!("{file} in {failed:?}")).1
     };
-    let next = next_incompatible(&sdk);
+    let (next, abi) = (next_incompatible(ABI_VERSION), ABI_VERSION);
     assert_eq!(
-        reason("libaltered_next_version.so"),
+        reason("libaltered_next_abi.so"),
         &format!(
-            "built against infty-sdk {next}, but this infty uses infty-sdk {sdk} (incompatible ABI); \
-             rebuild the plugin against infty-sdk {sdk}"
+            "built for plugin ABI {next}, but this infty uses plugin ABI {abi} (incompatible); \
+             rebuild the plugin against an infty-sdk with ABI {abi}"
         )
     );
     assert_eq!(
         reason("libaltered_extra_error_kind.so"),
-        &format!("its plugin interface layout differs from infty-sdk {sdk} (incompatible ABI); rebuild the plugin against this SDK")
+        &format!(
+            "its plugin interface layout differs from plugin ABI {abi} (incompatible); \
+             rebuild the plugin against an infty-sdk with ABI {abi}"
+        )
     );
     assert!(reason("libjunk.so").starts_with("not a loadable library ("), "{failed:?}");
     assert_eq!(reason("libforeign.so"), "not an infty plugin (no infty root module in it)");
@@ -190,10 +192,33 @@ fn incompatible_and_foreign_libraries_are_reported_in_one_line_and_others_still_
     assert!(warnings.iter().all(|w| w.starts_with("infty: warning: skipped plugin ")), "{}", run.stderr);
 }
 
-/// The "Write an operator" example in the README, built as a user would build it.
+/// Lists the plugin in `library` (alone on the plugin path), checks the ABI it reports,
+/// and runs its `passthrough` operator on an image.
+fn loads_and_copies_pixels(library: &std::path::Path, abi: &str) {
+    let mut infty = Infty::basic();
+    infty.set_plugin_path(&[library.parent().unwrap().to_path_buf()]);
+    let json = plugins_json(&infty);
+    assert_eq!(json["failed"], serde_json::json!([]), "{json}");
+    assert_eq!(ids(&json), ["org.example.passthrough"]);
+    assert_eq!(json["plugins"][0]["sdk_version"], abi);
+    let image = infty_e2e::images::Image::pattern(30, 20, 3, "u8");
+    std::fs::write(infty.path("in.png"), image.encode(image::ImageFormat::Png)).unwrap();
+    infty.pipeline("read in.png ! passthrough ! write out.png").assert_ok();
+    assert_eq!(infty_e2e::images::Image::load(&infty.path("out.png")), image);
+}
+
+/// Issue 18: the task code left the SDK for infty-kit, and the ABI moved to 0.1.1 by
+/// appending. A plugin built against the previous release (infty-sdk 0.1.0, the task
+/// code still inside) loads and runs.
 #[test]
-fn the_readme_operator_tutorial_builds_loads_and_runs() {
-    let source = infty_e2e::readme_rust_block("### Write an operator");
+fn a_plugin_built_against_the_previous_sdk_still_loads() {
+    loads_and_copies_pixels(&build_against_previous_sdk(), "0.1.0");
+}
+
+/// The operator tutorial of docs/plugins.md, built as a user would build it.
+#[test]
+fn the_guide_operator_tutorial_builds_loads_and_runs() {
+    let source = infty_e2e::doc_rust_block("docs/plugins.md", "## Operators");
     let library = infty_e2e::compat::build_plugin("readme-invert", Alteration::None, &source);
     let mut infty = Infty::basic();
     infty.set_plugin_path(&[library.parent().unwrap().to_path_buf()]);

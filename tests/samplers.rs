@@ -1,7 +1,7 @@
 //! Samplers through the real binary: listed and documented as samplers, refused as
-//! pipeline steps, and driven by another plugin through the host API with the host's
-//! noise service (the test fixture's `via-sampler` samples a distribution whose only
-//! image is the input, so a correct sampler returns the input).
+//! pipeline steps, and driven by another plugin through the host API with
+//! coordinate-keyed noise (the test fixture's `via-sampler` samples a distribution whose
+//! only image is the input, so a correct sampler returns the input).
 
 use infty_e2e::compat::{build_plugin, Alteration};
 use infty_e2e::images::{Image, Samples};
@@ -52,8 +52,11 @@ fn samplers_are_listed_documented_and_not_pipeline_steps() {
 
 #[test]
 fn every_installed_sampler_lands_on_the_only_data_point() {
-    let euler =
-        build_plugin("readme-euler", Alteration::None, &infty_e2e::readme_rust_block("### Write a sampler"));
+    let euler = build_plugin(
+        "readme-euler",
+        Alteration::None,
+        &infty_e2e::doc_rust_block("docs/plugins.md", "## Samplers"),
+    );
     let infty = infty(&[euler]);
     let image = write_input(&infty);
     for (sampler, steps) in [("ddim", "20"), ("ddpm", "50"), ("dpm-solver-2m", "20"), ("euler", "20")] {

@@ -133,7 +133,7 @@ pub fn plugins_text(registry: &Registry) -> String {
     }
     for p in &registry.plugins {
         let m = &p.manifest;
-        let _ = writeln!(out, "{} {} (infty-sdk {})  {}", m.id, m.version, m.sdk_version, p.file.display());
+        let _ = writeln!(out, "{} {} (plugin ABI {})  {}", m.id, m.version, m.sdk_version, p.file.display());
         for item in m.items.iter() {
             let _ = writeln!(out, "  {:<16} {:<9} {}", item.name, item.kind.as_str(), item.summary);
         }
@@ -196,5 +196,5 @@ pub fn plugins_json(registry: &Registry) -> Value {
         .iter()
         .map(|f| json!({"file": f.file.display().to_string(), "reason": f.reason}))
         .collect();
-    json!({"sdk_version": infty_sdk::SDK_VERSION, "plugins": plugins, "failed": failed})
+    json!({"sdk_version": infty_sdk::ABI_VERSION, "plugins": plugins, "failed": failed})
 }

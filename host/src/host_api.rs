@@ -1,6 +1,6 @@
 //! The services the host gives plugins (`infty_sdk::host`): building any loaded
-//! plugin's operator or sampler by name, with the same checks as the command line,
-//! and coordinate-keyed noise.
+//! plugin's operator, sampler or model by name, with the same checks as the command
+//! line; and, for tasks, images, progress, Ctrl-C and warnings (see `task`).
 
 use std::sync::OnceLock;
 
@@ -113,25 +113,12 @@ extern "C" fn new_model(
     })
 }
 
-/// Noise for a plugin; mollified noise uses the installed `mollify` operator.
-extern "C" fn noise(request: NoiseRequest, field: FieldMut<'_>) -> RResult<(), PluginError> {
-    guard(|| {
-        if !(request.sigma >= 0.0 && request.sigma.is_finite()) {
-            return Err(PluginError::invalid_input(format!(
-                "noise sigma must be >= 0, got {}",
-                request.sigma
-            )));
-        }
-        if request.sigma == 0.0 {
-            return crate::noise::fill(request, None, field);
-        }
-        let sigma = request.sigma.to_string();
-        let pairs = [Tuple2(RStr::from("sigma"), RStr::from(sigma.as_str()))];
-        let (item, params) = resolve(registry()?, "mollify", ItemKind::Operator, pairs.as_slice().into())
-            .map_err(|e| {
-                e.with_help("mollified noise needs the mollifier plugin (org.infty.mollifier) installed")
-            })?;
-        let t = item.new_operator(&params).map_err(to_plugin_error)?;
-        crate::noise::fill(request, Some(&t), field)
-    })
+/// The retired noise service (ABI 0.1.0): plugins draw coordinate-keyed noise with
+/// `infty_sdk::noise::NoiseKey` themselves, so there is one noise path. The field stays
+/// in the table, whose layout is fixed, and answers an error.
+extern "C" fn noise(_request: NoiseRequest, _field: FieldMut<'_>) -> RResult<(), PluginError> {
+    RResult::RErr(
+        PluginError::unsupported("the host's noise service is retired")
+            .with_help("draw coordinate-keyed noise with infty_sdk::noise::NoiseKey"),
+    )
 }

@@ -8,7 +8,6 @@ mod host_api;
 mod interrupt;
 mod io;
 mod manifest_cache;
-mod noise;
 mod pipeline;
 mod raster;
 mod registry;

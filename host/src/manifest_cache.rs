@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use infty_sdk::{Manifest, SDK_VERSION};
+use infty_sdk::{Manifest, ABI_VERSION};
 use serde::{Deserialize, Serialize};
 
 /// What identifies one build of a library file: size, modification and change times,
@@ -71,7 +71,7 @@ pub fn store(file: &Path, before: Option<Stamp>, manifest: &Manifest) {
 
 fn find_in(dir: &Path, file: &Path) -> Option<Manifest> {
     let entry: Entry = serde_json::from_slice(&std::fs::read(entry_path(dir, file)).ok()?).ok()?;
-    let current = entry.file == file && Some(entry.stamp) == stamp(file) && entry.sdk == SDK_VERSION;
+    let current = entry.file == file && Some(entry.stamp) == stamp(file) && entry.sdk == ABI_VERSION;
     current.then_some(entry.manifest)
 }
 
@@ -82,7 +82,7 @@ fn store_in(dir: &Path, file: &Path, before: Stamp, manifest: &Manifest) {
     let entry = Entry {
         file: file.to_path_buf(),
         stamp: before,
-        sdk: SDK_VERSION.into(),
+        sdk: ABI_VERSION.into(),
         manifest: manifest.clone(),
     };
     let Ok(json) = serde_json::to_vec(&entry) else { return };
@@ -105,7 +105,7 @@ mod tests {
 
     fn manifest(id: &str) -> Manifest {
         let items = vec![ItemSpec::operator("op", "an operator")].into();
-        Manifest { id: id.into(), version: "1.0.0".into(), sdk_version: SDK_VERSION.into(), items }
+        Manifest { id: id.into(), version: "1.0.0".into(), sdk_version: ABI_VERSION.into(), items }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use infty_sdk::{
     ItemKind, ItemSpec, Manifest, ModelBox, OperatorBox, Params, PluginError, PluginRef, SamplerBox,
-    SDK_VERSION,
+    ABI_VERSION,
 };
 
 use crate::error::{Error, Result};
@@ -227,7 +227,7 @@ fn load(file: &Path) -> Result<LoadedPlugin, String> {
 /// Opens one library, reads its manifest and gives it the host's services.
 fn open(file: &Path) -> Result<(PluginRef, Manifest), String> {
     let header = lib_header_from_path(file).map_err(|e| describe(&e))?;
-    check_sdk_version(&header.version_strings().to_string())?;
+    check_abi_version(&header.version_strings().to_string())?;
     let module = header.init_root_module::<PluginRef>().map_err(|e| describe(&e))?;
     let manifest =
         (module.manifest())().into_result().map_err(|e: PluginError| format!("its manifest failed: {e}"))?;
@@ -240,24 +240,24 @@ fn open(file: &Path) -> Result<(PluginRef, Manifest), String> {
     Ok((module, manifest))
 }
 
-/// Refuses a plugin whose SDK version is not semver-compatible with ours (for 0.x the
+/// Refuses a plugin whose ABI version is not semver-compatible with ours (for 0.x the
 /// minor version is the breaking one). Checked before abi_stable's layout check so the
 /// user reads the versions rather than a layout report.
-fn check_sdk_version(plugin_sdk: &str) -> Result<(), String> {
+fn check_abi_version(plugin_abi: &str) -> Result<(), String> {
     let parse = |v: &str| -> Option<(u64, u64)> {
         let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
         Some((parts.next()??, parts.next()??))
     };
-    let (Some(theirs), Some(ours)) = (parse(plugin_sdk), parse(SDK_VERSION)) else {
-        return Err(format!("its SDK version '{plugin_sdk}' is not a version number"));
+    let (Some(theirs), Some(ours)) = (parse(plugin_abi), parse(ABI_VERSION)) else {
+        return Err(format!("its plugin ABI version '{plugin_abi}' is not a version number"));
     };
     let compatible = if ours.0 == 0 { theirs == ours } else { theirs.0 == ours.0 };
     if compatible {
         return Ok(());
     }
     Err(format!(
-        "built against infty-sdk {plugin_sdk}, but this infty uses infty-sdk {SDK_VERSION} \
-         (incompatible ABI); rebuild the plugin against infty-sdk {SDK_VERSION}"
+        "built for plugin ABI {plugin_abi}, but this infty uses plugin ABI {ABI_VERSION} \
+         (incompatible); rebuild the plugin against an infty-sdk with ABI {ABI_VERSION}"
     ))
 }
 
@@ -269,16 +269,16 @@ fn describe(error: &LibraryError) -> String {
         }
         LibraryError::GetSymbolError { .. } => "not an infty plugin (no infty root module in it)".to_string(),
         LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
-            check_sdk_version(&actual_version.to_string()).err().unwrap_or_else(|| {
-                format!("abi_stable refused its SDK version {actual_version} (this infty uses {SDK_VERSION})")
+            check_abi_version(&actual_version.to_string()).err().unwrap_or_else(|| {
+                format!("abi_stable refused its plugin ABI {actual_version} (this infty uses {ABI_VERSION})")
             })
         }
         LibraryError::AbiInstability(_) | LibraryError::InvalidCAbi { .. } => format!(
-            "its plugin interface layout differs from infty-sdk {SDK_VERSION} (incompatible ABI); \
-             rebuild the plugin against this SDK"
+            "its plugin interface layout differs from plugin ABI {ABI_VERSION} (incompatible); \
+             rebuild the plugin against an infty-sdk with ABI {ABI_VERSION}"
         ),
         LibraryError::InvalidAbiHeader(header) => {
-            format!("built with an incompatible abi_stable (header {header:?}); rebuild it against infty-sdk {SDK_VERSION}")
+            format!("built with an incompatible abi_stable (header {header:?}); rebuild it against an infty-sdk with ABI {ABI_VERSION}")
         }
         other => first_line(&other.to_string()).to_string(),
     }
@@ -293,16 +293,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sdk_versions_follow_semver_with_0x_minor_as_breaking() {
-        assert!(check_sdk_version(SDK_VERSION).is_ok());
+    fn abi_versions_follow_semver_with_0x_minor_as_breaking() {
+        assert!(check_abi_version(ABI_VERSION).is_ok());
         let (major, minor) = {
-            let mut p = SDK_VERSION.split('.').map(|v| v.parse::<u64>().unwrap());
+            let mut p = ABI_VERSION.split('.').map(|v| v.parse::<u64>().unwrap());
             (p.next().unwrap(), p.next().unwrap())
         };
-        assert!(check_sdk_version(&format!("{major}.{minor}.999")).is_ok(), "patch releases are compatible");
+        assert!(
+            check_abi_version(&format!("{major}.{minor}.999")).is_ok(),
+            "appended layouts are compatible"
+        );
         let next = if major == 0 { format!("0.{}.0", minor + 1) } else { format!("{}.0.0", major + 1) };
-        let err = check_sdk_version(&next).unwrap_err();
-        assert!(err.starts_with(&format!("built against infty-sdk {next}, but this infty uses")), "{err}");
-        assert!(check_sdk_version("banana").is_err());
+        let err = check_abi_version(&next).unwrap_err();
+        assert!(err.starts_with(&format!("built for plugin ABI {next}, but this infty uses")), "{err}");
+        assert!(check_abi_version("banana").is_err());
     }
 }

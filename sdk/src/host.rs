@@ -1,7 +1,8 @@
 //! Services the host gives plugins: building any loaded plugin's operator, sampler or
 //! model by name, so a task can apply the mollifier (or any operator) to its own fields
-//! and drive any installed sampler; coordinate-keyed noise (see [`crate::noise`]); and,
-//! for tasks, images read window by window, a progress bar, warnings and Ctrl-C.
+//! and drive any installed sampler; and, for tasks, images read window by window, a
+//! progress bar, warnings and Ctrl-C. Noise is not a host service: plugins draw it
+//! with [`crate::noise::NoiseKey`], keyed by image coordinates.
 //!
 //! The host hands its [`HostRef`] to each plugin right after loading it, through the
 //! root module's `set_host`; [`operator`] then works from any plugin code.
@@ -36,7 +37,8 @@ pub struct HostApi {
         name: RStr<'_>,
         params: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
     ) -> RResult<SamplerBox, PluginError>,
-    /// Fills a field with coordinate-keyed noise (see [`NoiseRequest`]).
+    /// Retired: answers an error. Plugins draw noise with [`crate::noise::NoiseKey`].
+    /// The field stays because the table's layout is fixed.
     pub noise: extern "C" fn(NoiseRequest, FieldMut<'_>) -> RResult<(), PluginError>,
     /// Builds model `name` (or `plugin-id/name`) from `(parameter, text)` pairs.
     pub new_model: extern "C" fn(
@@ -65,10 +67,7 @@ pub struct Progress<'a> {
     pub message: RStr<'a>,
 }
 
-/// Which noise to generate: white Gaussian noise keyed by `seed`, `stream` and the
-/// field's raster size, at the field's global coordinates; then, when `sigma > 0`,
-/// mollified by the Gaussian T of `sigma` pixels (computed from white noise on the
-/// window plus T's halo, so overlapping windows agree exactly).
+/// The argument of the retired noise service (kept for the table's layout).
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
 pub struct NoiseRequest {
@@ -123,14 +122,6 @@ pub fn model(name: &str, params: &[(&str, &str)]) -> Result<ModelBox, PluginErro
     let new_model =
         host.new_model().ok_or_else(|| PluginError::unsupported("this infty host has no models"))?;
     new_model(name.into(), pairs(params).as_slice().into()).into_result()
-}
-
-/// Fills `field` with the host's coordinate-keyed noise.
-pub fn noise(request: NoiseRequest, field: FieldMut<'_>) -> Result<(), PluginError> {
-    let host = host("draw noise")?;
-    let noise =
-        host.noise().ok_or_else(|| PluginError::unsupported("this infty host has no noise service"))?;
-    noise(request, field).into_result()
 }
 
 /// Opens an image through the host: `read` then returns any window of it.

@@ -1,9 +1,12 @@
-//! infty-sdk: the stable plugin ABI of `infty`.
+//! infty-sdk: the stable plugin ABI of `infty`, and nothing else.
 //!
-//! This crate holds only stable types and traits: fields (dense windows and sparse
-//! point sets), parameter schemas, the [`Operator`], [`Sampler`], [`Model`] and [`Task`] kinds,
-//! the one error type that crosses the boundary, and [`export_plugin!`] which turns
-//! plain Rust into a plugin library. It does no I/O.
+//! This crate holds the contract between the host and its plugins: fields (dense
+//! windows and sparse point sets), parameter schemas, the [`Operator`], [`Sampler`],
+//! [`Model`] and [`Task`] kinds, the one error type that crosses the boundary, the panic
+//! guard, the schedule maths samplers share, coordinate-keyed noise, a conformance kit,
+//! and [`export_plugin!`] which turns plain Rust into a plugin library. It does no I/O.
+//! Shared task code (patch lattices and chains, fills, resampling) lives in `infty-kit`,
+//! which plugins link statically, so it changes without touching the ABI.
 //!
 //! A complete operator plugin:
 //!
@@ -50,7 +53,6 @@
 
 mod error;
 mod field;
-pub mod fill;
 pub mod guard;
 pub mod host;
 pub mod image;
@@ -58,10 +60,7 @@ pub mod model;
 pub mod noise;
 mod operator;
 mod params;
-pub mod patches;
 pub mod plugin;
-pub mod resample;
-pub mod resolution;
 pub mod sampler;
 pub mod schedule;
 mod schema;
@@ -71,17 +70,28 @@ pub mod testing;
 pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
 pub use image::{ImageBox, ImageFfi, ImageFfi_TO};
-pub use model::{Model, ModelBox, ModelInfo, ModelInput, Points, TrainBatch, TrainStats};
+pub use model::{GuideKind, Model, ModelBox, ModelInfo, ModelInput, Points, TrainBatch, TrainStats};
 pub use operator::{new_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO, ThreadingMode};
 pub use params::{Param, Params};
 pub use plugin::{Manifest, PluginModule, PluginRef};
-pub use sampler::{Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
+pub use sampler::{Denoised, Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
 pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
 pub use task::Task;
 
-/// The SDK version, which is its ABI version: plugins built against an SDK with a
-/// different major version (minor version while 0.x) are refused by the host.
-pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The version of the plugin ABI: the layout of everything that crosses the boundary.
+///
+/// It is this crate's version, and only the ABI moves it: abi_stable records the
+/// version of the crate that defines each type and refuses a plugin whose types come
+/// from another 0.x minor, so the SDK holds nothing but the contract (task code lives
+/// in `infty-kit`, whose version is free). The patch number moves when the crate changes
+/// and no layout does; the minor number (while 0.x) when any layout changes, appending
+/// included: abi_stable lets a plugin's tables have more fields than the host expects,
+/// never fewer, so a host that appends would refuse every older plugin. The host
+/// refuses a plugin of another minor with one line naming both versions.
+///
+/// History: 0.1.0 the first layout (with the task code inside); 0.1.1 the same layout,
+/// the task code moved out to `infty-kit`.
+pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Re-exports the macros need; not part of the API.
 #[doc(hidden)]

@@ -1,8 +1,8 @@
 //! Coordinate-keyed Gaussian noise: every sample is a pure function of
 //! `(seed, stream, global x, global y, channel, resolution)`, so any tile of any
-//! size, on any thread or machine, regenerates exactly the same noise (DESIGN.md,
-//! "Determinism"). The host's noise service builds mollified noise Tξ on top of it;
-//! samplers never draw noise themselves.
+//! size, on any thread or machine, regenerates exactly the same noise (docs/design.md,
+//! "Determinism"). Tasks build mollified noise Tξ on top of it (the patch chains of
+//! `infty-kit`); samplers never draw noise themselves.
 //!
 //! The generator is Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy
 //! as 1, 2, 3", SC 2011), keyed by the seed and the raster size, counting over

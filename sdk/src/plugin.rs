@@ -1,12 +1,12 @@
 //! The root module every plugin exports, and [`export_plugin!`] that writes it.
 //!
-//! The root module is an abi_stable prefix type: fields are only ever appended.
-//! Fields after the last prefix field are optional, so a host probes for them and
-//! plugins built before they existed keep loading. Appended so far: `set_host`,
-//! `new_sampler`, `new_model`, `run_task`.
+//! The root module is an abi_stable prefix type: fields are only ever appended, and
+//! those after the last prefix field (`set_host`, `new_sampler`, `new_model`,
+//! `run_task`) are optional, so the host probes for them. abi_stable accepts a plugin
+//! whose tables have more fields than the host knows, never fewer: appending is a new
+//! ABI minor version ([`crate::ABI_VERSION`]).
 
 use abi_stable::library::RootModule;
-use abi_stable::package_version_strings;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use abi_stable::StableAbi;
@@ -24,7 +24,8 @@ pub struct Manifest {
     /// The plugin's own semver; its major version changes when the same settings
     /// would give different pixels.
     pub version: RString,
-    /// The SDK version the plugin was built against (the SDK's semver is its ABI version).
+    /// The ABI version the plugin was built against ([`crate::ABI_VERSION`]). The field
+    /// keeps its first name: renaming it would change the layout.
     pub sdk_version: RString,
     /// Every item the plugin provides.
     pub items: RVec<ItemSpec>,
@@ -55,7 +56,7 @@ impl RootModule for PluginRef {
     abi_stable::declare_root_module_statics! {PluginRef}
     const BASE_NAME: &'static str = "infty_plugin";
     const NAME: &'static str = "infty_plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(crate::ABI_VERSION);
 }
 
 /// The error for an item name the plugin does not provide.
@@ -102,7 +103,7 @@ macro_rules! export_plugin {
                     Ok($crate::Manifest {
                         id: ($id).into(),
                         version: ($version).into(),
-                        sdk_version: $crate::SDK_VERSION.into(),
+                        sdk_version: $crate::ABI_VERSION.into(),
                         items: RVec::from(vec![
                             $($(<$op as $crate::Operator>::spec(),)*)?
                             $($(<$sampler as $crate::Sampler>::spec(),)*)?

@@ -1,7 +1,8 @@
 //! Builds plugins outside the workspace against a copy of the SDK: unaltered (to test
-//! the README tutorial as a user would build it), or altered, to test that the host
-//! refuses them with one clear line: a different ABI version, or the same version with
-//! a different layout.
+//! the guide's tutorials as a user would build them); altered, to test that the host
+//! refuses them with one clear line (another ABI version, or the same ABI version with
+//! a different layout); or against the previous release of the SDK, packaged as
+//! crates.io would hold it, to test that it still loads.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,9 +14,10 @@ use crate::{artifacts, workspace_root};
 pub enum Alteration {
     /// Not at all.
     None,
-    /// The next incompatible version (0.x → 0.(x+1), x.y → (x+1).0).
-    NextVersion,
-    /// Same version, but `ErrorKind` gains a variant (a layout change).
+    /// The next incompatible ABI version (0.x → 0.(x+1), x.y → (x+1).0), which is the
+    /// SDK crate's version.
+    NextAbi,
+    /// The same ABI version, but `ErrorKind` gains a variant (a layout change).
     ExtraErrorKind,
 }
 
@@ -25,7 +27,7 @@ pub fn next_incompatible(version: &str) -> String {
     match parts[..] {
         [0, minor, _] => format!("0.{}.0", minor + 1),
         [major, _, _] => format!("{}.0.0", major + 1),
-        _ => panic!("unexpected SDK version {version}"),
+        _ => panic!("unexpected version {version}"),
     }
 }
 
@@ -47,7 +49,7 @@ pub fn build_altered_plugin(alteration: Alteration) -> PathBuf {
     let source = std::fs::read_to_string(workspace_root().join("examples/passthrough/src/lib.rs")).unwrap();
     let name = match alteration {
         Alteration::None => "unaltered",
-        Alteration::NextVersion => "next-version",
+        Alteration::NextAbi => "next-abi",
         Alteration::ExtraErrorKind => "extra-error-kind",
     };
     build_plugin(name, alteration, &source)
@@ -57,10 +59,9 @@ pub fn build_altered_plugin(alteration: Alteration) -> PathBuf {
 /// returns the library, named after `name`.
 pub fn build_plugin(name: &str, alteration: Alteration, source: &str) -> PathBuf {
     let root = workspace_root();
-    let sdk_version = infty_sdk_version(&root);
     let version = match alteration {
-        Alteration::NextVersion => next_incompatible(&sdk_version),
-        Alteration::None | Alteration::ExtraErrorKind => sdk_version.clone(),
+        Alteration::NextAbi => next_incompatible(infty_sdk::ABI_VERSION),
+        Alteration::None | Alteration::ExtraErrorKind => infty_sdk::ABI_VERSION.to_string(),
     };
     let work = artifacts().target_dir.join("compat").join(name);
     let _ = std::fs::remove_dir_all(work.join("sdk"));
@@ -70,21 +71,48 @@ pub fn build_plugin(name: &str, alteration: Alteration, source: &str) -> PathBuf
         format!(
             "[package]\nname = \"infty-sdk\"\nversion = \"{version}\"\nedition = \"2021\"\n\n\
              [dependencies]\nabi_stable = \"=0.11.3\"\nlibm = \"0.2\"\n\
-             serde = {{ version = \"1\", features = [\"derive\"] }}\n"
+             serde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n"
         ),
     )
     .unwrap();
     if let Alteration::ExtraErrorKind = alteration {
-        let path = work.join("sdk/src/error.rs");
-        let source = std::fs::read_to_string(&path).unwrap();
-        let altered = source.replacen(
+        alter(
+            &work.join("sdk/src/error.rs"),
             "    Panicked,\n}",
             "    Panicked,\n    /// Added by the test.\n    Extra,\n}",
-            1,
         );
-        assert_ne!(altered, source, "the ErrorKind enum moved; update the compat test");
-        std::fs::write(&path, altered).unwrap();
     }
+    build_against(name, &work, source)
+}
+
+/// Replaces `from` by `to` in the file at `path`, which must hold it.
+fn alter(path: &Path, from: &str, to: &str) {
+    let source = std::fs::read_to_string(path).unwrap();
+    let altered = source.replacen(from, to, 1);
+    assert_ne!(altered, source, "{} no longer holds {from:?}; update the compat test", path.display());
+    std::fs::write(path, altered).unwrap();
+}
+
+/// Builds the passthrough example against the previous release of the SDK (0.1.0, when
+/// it still held the task code too), unpacked from its packaged `.crate`.
+pub fn build_against_previous_sdk() -> PathBuf {
+    let root = workspace_root();
+    let work = artifacts().target_dir.join("compat/previous-sdk");
+    let _ = std::fs::remove_dir_all(work.join("sdk"));
+    std::fs::create_dir_all(&work).unwrap();
+    let packaged = root.join("tests/plugins/previous-sdk/infty-sdk-0.1.0.crate");
+    let status =
+        Command::new("tar").arg("xzf").arg(&packaged).arg("-C").arg(&work).status().expect("run tar");
+    assert!(status.success(), "unpacking {} failed", packaged.display());
+    std::fs::rename(work.join("infty-sdk-0.1.0"), work.join("sdk")).unwrap();
+    let source = std::fs::read_to_string(root.join("examples/passthrough/src/lib.rs")).unwrap();
+    build_against("previous-sdk", &work, &source)
+}
+
+/// Builds a plugin crate whose `lib.rs` is `source` against the SDK in `work/sdk`;
+/// returns the library, named after `name`.
+fn build_against(name: &str, work: &Path, source: &str) -> PathBuf {
+    let root = workspace_root();
     std::fs::create_dir_all(work.join("plugin/src")).unwrap();
     std::fs::write(work.join("plugin/src/lib.rs"), source).unwrap();
     std::fs::write(
@@ -116,11 +144,4 @@ pub fn build_plugin(name: &str, alteration: Alteration, source: &str) -> PathBuf
     ));
     std::fs::copy(built, &named).unwrap();
     named
-}
-
-/// The version in `sdk/Cargo.toml`.
-pub fn infty_sdk_version(root: &Path) -> String {
-    let manifest = std::fs::read_to_string(root.join("sdk/Cargo.toml")).unwrap();
-    let line = manifest.lines().find(|l| l.starts_with("version = ")).expect("sdk version line");
-    line.trim_start_matches("version = ").trim_matches('"').to_string()
 }

@@ -257,11 +257,11 @@ fn link_or_copy(from: &Path, to: &Path) {
     }
 }
 
-/// The first ```rust block after the README line `heading` (e.g. `### Write an operator`).
-pub fn readme_rust_block(heading: &str) -> String {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
-    let section =
-        readme.find(&format!("\n{heading}\n")).unwrap_or_else(|| panic!("no '{heading}' in the README"));
-    let start = section + readme[section..].find("```rust\n").expect("a rust block") + "```rust\n".len();
-    readme[start..start + readme[start..].find("```").unwrap()].to_string()
+/// The first Rust block after `heading` in the guide `page` (e.g. `docs/plugins.md`), so
+/// the tests build the tutorials exactly as a reader copies them.
+pub fn doc_rust_block(page: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(workspace_root().join(page)).unwrap();
+    let section = text.find(&format!("\n{heading}\n")).unwrap_or_else(|| panic!("no '{heading}' in {page}"));
+    let start = section + text[section..].find("```rust\n").expect("a rust block") + "```rust\n".len();
+    text[start..start + text[start..].find("```").unwrap()].to_string()
 }

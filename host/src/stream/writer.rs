@@ -1,6 +1,6 @@
 //! A tiled TIFF (or BigTIFF) written incrementally: tiles are appended in any order
 //! as they finish, and the directory (IFD) is written once at the end. The `tiff`
-//! crate writes strips only, and ignores compression when streaming (FACTS.md).
+//! crate writes strips only, and ignores compression when streaming (docs/facts.md).
 //!
 //! Layout: header, tile data in completion order, then the IFD and its out-of-line
 //! values. A tile never written has offset and byte count 0 (a sparse TIFF, as a

@@ -4,10 +4,11 @@
 
 use std::sync::Mutex;
 
-use infty_sdk::fill::membrane_fill;
-use infty_sdk::patches::{Blend, ChainSetup, Lattice, PatchCache};
+use infty_kit::fill::membrane_fill;
+use infty_kit::patches::{Blend, ChainSetup, Lattice, PatchCache};
 use infty_sdk::{
-    FieldMut, FieldRef, ItemSpec, ModelInfo, Operator, Params, PluginError, RasterInfo, ThreadingMode, Window,
+    FieldMut, FieldRef, GuideKind, ItemSpec, ModelInfo, Operator, Params, PluginError, RasterInfo,
+    ThreadingMode, Window,
 };
 
 use crate::mask::{known_weights, Mask};
@@ -283,16 +284,12 @@ fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, P
             format!("'{path}' makes {} channels; inpainting needs an RGB (3-channel) model", info.channels),
         ));
     }
-    let guide = serde_json::from_str::<serde_json::Value>(&info.config_json)
-        .ok()
-        .and_then(|c| c.get("guide")?.as_str().map(str::to_string))
-        .unwrap_or_default();
-    match (guide.as_str(), guided) {
-        ("mask", true) if info.guide_channels == 4 => Ok(GuideUse::Known),
-        ("fill", true) if info.guide_channels == 4 => Ok(GuideUse::Filled),
-        ("mask" | "fill", false) if info.guide_channels == 4 => Ok(GuideUse::Blind),
-        ("" | "none", false) if info.guide_channels == 0 => Ok(GuideUse::None),
-        ("" | "none", true) => Err(PluginError::invalid_param(
+    match (info.guide().map_err(|e| e.with_param("model"))?, guided) {
+        (GuideKind::Mask, true) if info.guide_channels == 4 => Ok(GuideUse::Known),
+        (GuideKind::Fill, true) if info.guide_channels == 4 => Ok(GuideUse::Filled),
+        (GuideKind::Mask | GuideKind::Fill, false) if info.guide_channels == 4 => Ok(GuideUse::Blind),
+        (GuideKind::None, false) if info.guide_channels == 0 => Ok(GuideUse::None),
+        (GuideKind::None, true) => Err(PluginError::invalid_param(
             "model",
             format!("'{path}' has no mask guide, so it cannot run --mode guided"),
         )
@@ -300,7 +297,8 @@ fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, P
         (other, _) => Err(PluginError::invalid_param(
             "model",
             format!(
-                "'{path}' was trained with guide '{other}' ({} channels); inpainting needs guide 'fill', 'mask' or none",
+                "'{path}' was trained with guide '{}' ({} channels); inpainting needs guide 'fill', 'mask' or none",
+                other.name(),
                 info.guide_channels
             ),
         )),

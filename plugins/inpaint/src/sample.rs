@@ -1,10 +1,11 @@
 //! Sampling a batch of inpainting patches: z from the encoder on the known pixels
 //! only, the mask guide for a mask-guided model, and reconstruction guidance through
-//! the model's vector-Jacobian product at every step (∞-Diff §6, reference-spec §6):
+//! the model's vector-Jacobian product at every step (∞-Diff §6, docs/reference.md §6):
 //! `x_{t−1} ← x_{t−1} − λ_t ∇_{x_t} ‖m ⊙ (μ̃0(x_t, t) − T x̄)‖²`.
 
-use infty_sdk::model::{fill_guide, mask_guide};
-use infty_sdk::patches::{ChainSetup, Denoised, PatchChain};
+use infty_kit::guide::{fill_guide, mask_guide};
+use infty_kit::patches::{ChainSetup, PatchChain};
+use infty_sdk::Denoised;
 use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Point, Points, RasterInfo, Step};
 
 /// What a model's guide channels get.

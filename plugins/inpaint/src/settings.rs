@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use infty_sdk::patches::model_params;
+use infty_kit::patches::model_params;
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError};
 
 /// The model `--model` names when it is not given: `models/default-inpaint/`.
@@ -127,7 +127,7 @@ impl Settings {
             mask: params.text("mask")?.to_string(),
             invert_mask: params.bool("invert-mask")?,
             guided: params.text("mode")? == "guided",
-            model: infty_sdk::model::find(params.text("model")?)?,
+            model: infty_kit::model_file::get(params.text("model")?)?,
             sampler: params.text("sampler")?.to_string(),
             steps: params.text("steps")?.to_string(),
             strength: params.float("strength")?,

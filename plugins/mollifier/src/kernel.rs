@@ -2,7 +2,7 @@
 //!
 //! The reference's T (`DCTGaussianBlur`) multiplies orthonormal DCT-II coefficient `k`
 //! of an axis of `L` pixels by `g(πk/L)` with `g(ω) = exp(-ω²σ²/2)`, the Fourier
-//! transform of a Gaussian of σ pixels (reference-spec §2.2, points 1–2). That is a
+//! transform of a Gaussian of σ pixels (docs/reference.md §2.2, points 1–2). That is a
 //! circular convolution of the axis's half-sample-symmetric (mirror) extension, of
 //! period 2L, with the kernel
 //!
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn gains_match_the_reference_check_values() {
-        // reference-spec §2.2 point 3: S=256, std=1: g[128] = 0.2912, g[255] = 0.00747.
+        // docs/reference.md §2.2 point 3: S=256, std=1: g[128] = 0.2912, g[255] = 0.00747.
         let g = |k: f64| gain(std::f64::consts::PI * k / 256.0, 1.0);
         assert!((g(128.0) - 0.2912).abs() < 1e-4);
         assert!((g(255.0) - 0.00747).abs() < 1e-5);

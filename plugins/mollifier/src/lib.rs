@@ -5,7 +5,7 @@
 //! infty run read smooth.tif ! unmollify --sigma 2 --inv-snr 0.05 ! write sharp.tif
 //! ```
 //!
-//! T is the reference's DCT-domain Gaussian (reference-spec §2.2): a Gaussian blur of σ
+//! T is the reference's DCT-domain Gaussian (docs/reference.md §2.2): a Gaussian blur of σ
 //! pixels with half-sample-symmetric (mirror) boundaries. [`kernel`] explains how it is
 //! made exact on short axes and tile-invariant on long ones; [`blur::blur`] and
 //! [`wiener::unmollify`] are the window functions other Rust code can call directly.

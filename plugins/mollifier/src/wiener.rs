@@ -1,4 +1,4 @@
-//! The Wiener inverse of T (reference `DCTGaussianBlur.undo_wiener`, spec §2.2):
+//! The Wiener inverse of T (reference `DCTGaussianBlur.undo_wiener`, docs/reference.md §2.2):
 //! `x̂ = idct2(dct2(x) · g / (g² + ε²))` with ε = inv_snr.
 //!
 //! The filter is not separable, so it runs as a 2-D DCT over the whole input window:

@@ -87,7 +87,7 @@ fn flat_images_stay_flat_up_to_the_edges() {
 
 #[test]
 fn mollified_white_noise_has_the_reference_variance() {
-    // reference-spec §2.2 point 4: std of Tξ is 0.284 per pixel at S=256, std=1.
+    // docs/reference.md §2.2 point 4: std of Tξ is 0.284 per pixel at S=256, std=1.
     let raster = RasterInfo::new(256, 256, 1);
     let xi = normal(256 * 256, 7);
     let t_xi = whole(&mollify(1.0), raster, &xi);

@@ -1,5 +1,5 @@
 //! The sparse residual block (`models/sparse_conv_block.py:TorchsparseResBlock`,
-//! reference-spec §4.2), on `(B, N, C)` point features.
+//! docs/reference.md §4.2), on `(B, N, C)` point features.
 
 use tch::nn::{self, Module};
 use tch::Tensor;
@@ -65,7 +65,7 @@ pub struct SparseResBlock {
 impl SparseResBlock {
     /// Parameters under `p` (`…/block`), named as the reference's.
     pub fn new(p: nn::Path, c: i64, k: i64, temb_dim: i64, z_dim: Option<i64>, skip: bool) -> Self {
-        // torchsparse's _custom_kaiming_uniform_: U(±1/√(C·k²)) (reference-spec §4.2).
+        // torchsparse's _custom_kaiming_uniform_: U(±1/√(C·k²)) (docs/reference.md §4.2).
         let bound = 1.0 / ((c * k * k) as f64).sqrt();
         let kernel = (&p / "conv").var("kernel", &[k * k, 1, c], nn::Init::Uniform { lo: -bound, up: bound });
         Self {
@@ -91,7 +91,7 @@ impl SparseResBlock {
     /// The block on `(B, N, C)` features. With a time embedding (decoder):
     /// `h = conv(mod₁(x))/norm; x += h; x += mlp(mod₂(x))`. Without (encoder, t = z =
     /// None): `h = conv(x)/norm; x += h; x += mlp(h)`, the MLP seeing the conv output as
-    /// in the reference's sparse path (reference-spec §8.1 #4).
+    /// in the reference's sparse path (docs/reference.md §8.1 #4).
     pub fn forward(&self, x: &Tensor, skip: Option<&Tensor>, ctx: &BlockContext) -> Tensor {
         let x = match (&self.skip_linear, skip) {
             (Some(merge), Some(skip)) => merge.forward(&Tensor::cat(&[x, skip], -1)),

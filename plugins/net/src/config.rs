@@ -1,5 +1,5 @@
 //! The network's configuration: every field of the reference configs
-//! (`configs/ffhq_128_config.py` etc., reference-spec §3.1 and §4), plus what infty adds
+//! (`configs/ffhq_128_config.py` etc., docs/reference.md §3.1 and §4), plus what infty adds
 //! (guide channels, the grid-sample mapping). It is stored in every checkpoint.
 
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ pub struct NetConfig {
     #[serde(default)]
     pub guide: String,
     /// Reproduce the reference's `grid_sample` call (coordinates in [0,1], (row, col) as
-    /// (x, y), reference-spec §8.1 #1) instead of the corrected mapping. True for
+    /// (x, y), docs/reference.md §8.1 #1) instead of the corrected mapping. True for
     /// reference checkpoints; new models use the corrected one.
     #[serde(default = "reference_default")]
     pub reference_grid_sample: bool,
@@ -91,7 +91,7 @@ pub const PRESETS: [&str; 3] = ["tiny", "ffhq128", "ffhq256"];
 impl NetConfig {
     /// A preset by name: `tiny` (64² crops, a 32² grid U-Net of three levels, trains on
     /// a CPU; corrected grid mapping), or the reference's `ffhq128` and `ffhq256`
-    /// (reference-spec §3.1). They live in `plugins/net/configs/*.json`, which the
+    /// (docs/reference.md §3.1). They live in `plugins/net/configs/*.json`, which the
     /// reference-checkpoint converter reads too.
     pub fn preset(name: &str) -> Option<Self> {
         let json = match name {
@@ -147,7 +147,7 @@ impl NetConfig {
         Ok(())
     }
 
-    /// The kernel side at raster side `size` (`get_torch_norm_kernel_size`, reference-spec
+    /// The kernel side at raster side `size` (`get_torch_norm_kernel_size`, docs/reference.md
     /// §4.2): `max(3, 2·round((k·S'/S − 1)/2) + 1)` with half-to-even rounding.
     pub fn kernel_size_at(&self, size: i64) -> i64 {
         if size == self.img_size {

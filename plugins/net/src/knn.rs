@@ -1,4 +1,4 @@
-//! KNN interpolation from a point set onto the fixed R×R grid (reference-spec §4.3,
+//! KNN interpolation from a point set onto the fixed R×R grid (docs/reference.md §4.3,
 //! `SparseUNet.knn_interpolate_to_grid`, pytorch3d `knn_points`), searched on the pixel
 //! lattice instead of by brute force over all R²×N pairs.
 

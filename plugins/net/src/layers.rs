@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tch::{nn, Kind, Tensor};
 
 /// PyTorch's default initialisation of Linear and Conv layers (kaiming_uniform with
-/// a = √5, and the bias alike): U(±1/√fan_in) (reference-spec §4.7).
+/// a = √5, and the bias alike): U(±1/√fan_in) (docs/reference.md §4.7).
 fn torch_default(fan_in: i64) -> nn::Init {
     let bound = 1.0 / (fan_in as f64).sqrt();
     nn::Init::Uniform { lo: -bound, up: bound }

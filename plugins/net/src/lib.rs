@@ -2,7 +2,7 @@
 //! item (plugin `org.infty.net`).
 //!
 //! The decoder (`SparseUNet`) and encoder (`SparseEncoder`) follow the reference
-//! exactly (reference-spec §4), with parity to the golden vectors; weights carry the
+//! exactly (docs/reference.md §4), with parity to the golden vectors; weights carry the
 //! reference's state_dict names, so reference checkpoints load one to one after
 //! conversion to safetensors (`scripts/convert-reference-checkpoint`).
 //!

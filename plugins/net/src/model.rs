@@ -69,7 +69,7 @@ impl Model for NetModel {
             )
             .param(ParamSpec::switch(
                 "reference-grid",
-                "a new network reads its grid as the reference does (spec §8.1 #1)",
+                "a new network reads its grid as the reference does (docs/reference.md §8.1 #1)",
             ))
             .param(ParamSpec::int("seed", "seed of a new network's weights and of dropout").default_int(0))
             .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))

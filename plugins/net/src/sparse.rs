@@ -1,12 +1,12 @@
 //! Where a batch's features live, and the sparse depthwise convolution over them
-//! (reference-spec §4.2, §8.3).
+//! (docs/reference.md §4.2, §8.3).
 //!
 //! Features are always `(B, N, C)`: N points per item, either every pixel of an S'×S'
 //! raster in row-major order (the dense path of `dense_forward`), or a subset given by
 //! flat pixel indices (the sparse path of `forward`, in the list's order). The depthwise
 //! convolution scatters the points into a zero-filled S'×S' grid, runs `conv2d` with
 //! groups = C, and gathers back: exactly the submanifold convolution, since absent
-//! pixels contribute zero (reference-spec §8.3).
+//! pixels contribute zero (docs/reference.md §8.3).
 
 use tch::{Device, Kind, Tensor};
 
@@ -90,7 +90,7 @@ impl Layout {
 
     /// The density normalisation `(B, N, 1)`: the number of points in the k×k window
     /// centred on each point, divided by `divisor` (`calculate_norm`; in the dense
-    /// forward `conv2d(ones, ones(k,k)/49)`, reference-spec §4.1).
+    /// forward `conv2d(ones, ones(k,k)/49)`, docs/reference.md §4.1).
     pub fn density_norm(&self, k: i64, divisor: f64) -> Tensor {
         let ones = Tensor::ones([self.batch, self.n, 1], (Kind::Float, self.device));
         let kernel = Tensor::ones([1, 1, k, k], (Kind::Float, self.device)) / divisor;
@@ -98,7 +98,7 @@ impl Layout {
     }
 
     /// The points' coordinates `(B, N, 2)` as (row, col) in [0, 1]:
-    /// `linspace(0, 1, S')` at the row and column (reference-spec §4.1 step 1).
+    /// `linspace(0, 1, S')` at the row and column (docs/reference.md §4.1 step 1).
     pub fn coords(&self) -> Tensor {
         let axis = Tensor::linspace(0.0, 1.0, self.size, (Kind::Float, Device::Cpu));
         let s = self.size;
@@ -130,7 +130,7 @@ fn fft_depthwise(x: &Tensor, weight: &Tensor) -> Tensor {
 }
 
 /// The depthwise kernel as a conv2d weight `(C, 1, k, k)` from the torchsparse layout
-/// `(k², 1, C)`: `W2d[c, 0, i_row, i_col] = kernel[i_col·k + i_row, 0, c]` (reference-spec §4.2).
+/// `(k², 1, C)`: `W2d[c, 0, i_row, i_col] = kernel[i_col·k + i_row, 0, c]` (docs/reference.md §4.2).
 pub fn conv2d_weight(kernel: &Tensor) -> Tensor {
     let (area, c) = (kernel.size()[0], kernel.size()[2]);
     let k = (area as f64).sqrt().round() as i64;

@@ -1,7 +1,7 @@
-//! Training state and one optimisation step (reference-spec §3.3 steps 5–9): MSE on
+//! Training state and one optimisation step (docs/reference.md §3.3 steps 5–9): MSE on
 //! the mollified noise at the sampled points, Adam (β 0.9/0.99, no weight decay),
 //! gradient clipping at 1.0 separately for decoder and encoder, and an EMA of the
-//! decoder every 10 steps, initialised as a copy (spec §8.1 #3).
+//! decoder every 10 steps, initialised as a copy (docs/reference.md §8.1 #3).
 
 use std::collections::BTreeMap;
 

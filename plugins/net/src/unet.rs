@@ -1,5 +1,5 @@
 //! The decoder `SparseUNet` and the `SparseEncoder` (`models/model_sparse.py`,
-//! reference-spec §4.1 and §4.5): sparse blocks on the points, KNN onto the R×R grid,
+//! docs/reference.md §4.1 and §4.5): sparse blocks on the points, KNN onto the R×R grid,
 //! the grid U-Net, and back to the points.
 
 use tch::nn::{self, Module};
@@ -46,7 +46,7 @@ fn trace_neighbours(trace: &mut Trace, found: &[Neighbours], nodes: i64, k: i64)
     trace.record("knn_dist2", &Tensor::from_slice(&dist2).view([b, nodes, k]));
 }
 
-/// The density norm and kernel side for a layout (reference-spec §4.1 step 5 and
+/// The density norm and kernel side for a layout (docs/reference.md §4.1 step 5 and
 /// `dense_forward`): the divisor stays k² of the training kernel.
 fn norm_for(layout: &Layout, cfg: &NetConfig) -> (Tensor, i64) {
     let k = cfg.kernel_size_at(layout.size);
@@ -135,7 +135,7 @@ impl Decoder {
     }
 
     /// Bilinear reads of the `(B, Cb, R, R)` grid at the points, `(B, N, Cb)`. The
-    /// reference passes (row, col) in [0,1] as grid_sample's (x, y) (reference-spec
+    /// reference passes (row, col) in [0,1] as grid_sample's (x, y) (docs/reference.md
     /// §8.1 #1), which reads a transposed quarter of the grid; the corrected mapping
     /// reads node (i, j) at coordinate (i, j)/(R−1).
     fn sample_grid(&self, grid: &Tensor, layout: &Layout) -> Tensor {

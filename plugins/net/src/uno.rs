@@ -1,4 +1,4 @@
-//! The grid U-Net (`models/conv_uno.py:UNO`, `UNOEncoder`; reference-spec §4.4) on the
+//! The grid U-Net (`models/conv_uno.py:UNO`, `UNOEncoder`; docs/reference.md §4.4) on the
 //! fixed R×R grid, with time and latent modulation in every ConvBlock.
 
 use tch::nn::{self, Module};

@@ -1,4 +1,4 @@
-//! DDIM (`ddim_sample`, reference-spec §5.2): deterministic with eta = 0 as the
+//! DDIM (`ddim_sample`, docs/reference.md §5.2): deterministic with eta = 0 as the
 //! reference; eta > 0 adds mollified noise as in Song et al. (2021), eq. 16.
 
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError, Sampler, SamplerSetup, SamplerState, Step};

@@ -1,4 +1,4 @@
-//! Ancestral DDPM (`p_sample`, reference-spec §5.1): the posterior mean from the
+//! Ancestral DDPM (`p_sample`, docs/reference.md §5.1): the posterior mean from the
 //! clipped x̂0, plus mollified noise with the `FIXED_LARGE` variance.
 
 use infty_sdk::{ItemSpec, Params, PluginError, Sampler, SamplerSetup, SamplerState, Step};

@@ -1,5 +1,5 @@
 //! The DDPM and DDIM samplers of ∞-Diff, in the mollified-ε parameterisation
-//! (reference-spec §1.5, §5): the model predicts Tξ, states live in the mollified
+//! (docs/reference.md §1.5, §5): the model predicts Tξ, states live in the mollified
 //! space, and the host supplies every noise sample.
 
 mod ddim;

@@ -3,10 +3,10 @@
 
 use std::sync::Mutex;
 
-use infty_sdk::resample::{bicubic, BICUBIC_MARGIN};
-use infty_sdk::{FieldMut, FieldRef, ModelInfo, Params, PluginError, RasterInfo, Window};
+use infty_kit::resample::{bicubic, BICUBIC_MARGIN};
+use infty_sdk::{FieldMut, FieldRef, GuideKind, ModelInfo, Params, PluginError, RasterInfo, Window};
 
-use infty_sdk::patches::{Blend, ChainSetup, Lattice, PatchCache};
+use infty_kit::patches::{Blend, ChainSetup, Lattice, PatchCache};
 
 use crate::sample::{Patch, PatchSampler};
 use crate::settings::{Mode, Settings};
@@ -227,14 +227,10 @@ fn check_model(info: &ModelInfo, mode: Mode, path: &str) -> Result<(), PluginErr
             ),
         ));
     }
-    let guide = serde_json::from_str::<serde_json::Value>(&info.config_json)
-        .ok()
-        .and_then(|c| c.get("guide")?.as_str().map(str::to_string))
-        .unwrap_or_default();
-    match (guide.as_str(), mode) {
-        ("lowres", _) if info.guide_channels == 3 => Ok(()),
-        ("" | "none", Mode::Encode) if info.guide_channels == 0 => Ok(()),
-        ("" | "none", Mode::Guided) => Err(PluginError::invalid_param(
+    match (info.guide().map_err(|e| e.with_param("model"))?, mode) {
+        (GuideKind::LowRes, _) if info.guide_channels == 3 => Ok(()),
+        (GuideKind::None, Mode::Encode) if info.guide_channels == 0 => Ok(()),
+        (GuideKind::None, Mode::Guided) => Err(PluginError::invalid_param(
             "model",
             format!("'{path}' has no low-resolution guide, so it cannot run --mode guided"),
         )
@@ -242,7 +238,8 @@ fn check_model(info: &ModelInfo, mode: Mode, path: &str) -> Result<(), PluginErr
         (other, _) => Err(PluginError::invalid_param(
             "model",
             format!(
-                "'{path}' was trained with guide '{other}' ({} channels); super-resolution needs guide 'lowres' or none",
+                "'{path}' was trained with guide '{}' ({} channels); super-resolution needs guide 'lowres' or none",
+                other.name(),
                 info.guide_channels
             ),
         )),

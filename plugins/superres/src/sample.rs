@@ -1,9 +1,10 @@
 //! Sampling a batch of super-resolution patches with the model: the guide and the
 //! latents in, a chain of the chosen sampler ([`PatchChain`]), the Wiener inverse out
-//! (reference-spec §5.2, §6).
+//! (docs/reference.md §5.2, §6).
 
-use infty_sdk::patches::{ChainSetup, Denoised, PatchChain};
-use infty_sdk::resample::{area, lowres_guide};
+use infty_kit::patches::{ChainSetup, PatchChain};
+use infty_kit::resample::{area, lowres_guide};
+use infty_sdk::Denoised;
 use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Points, RasterInfo, Step};
 
 /// Everything one patch size needs: the model and the chain set up for it.

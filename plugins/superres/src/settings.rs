@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use infty_sdk::patches::model_params;
+use infty_kit::patches::model_params;
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError};
 
 /// The model `--model` names when it is not given: `models/default-sr/`.
@@ -14,7 +14,7 @@ pub enum Mode {
     /// A guided model reads the input, evaluated bicubically at every output pixel.
     Guided,
     /// The paper's zero-shot super-resolution: the encoder reads the input at the
-    /// model's size and the decoder samples at the output's (reference-spec §6).
+    /// model's size and the decoder samples at the output's (docs/reference.md §6).
     Encode,
 }
 
@@ -96,7 +96,7 @@ impl Settings {
         Ok(Settings {
             scale: params.float("scale")?,
             mode: if params.text("mode")? == "encode" { Mode::Encode } else { Mode::Guided },
-            model: infty_sdk::model::find(params.text("model")?)?,
+            model: infty_kit::model_file::get(params.text("model")?)?,
             sampler: params.text("sampler")?.to_string(),
             steps: params.text("steps")?.to_string(),
             seed: params.int("seed")? as u64,

@@ -11,29 +11,60 @@
 //! NaN or infinite (see [`ModelBox`]).
 
 mod ffi;
-mod find;
 
 pub use ffi::{new_model_box, ModelBox, ModelFfi, ModelFfi_TO};
-pub use find::find;
 
 use abi_stable::std_types::{RSlice, RString};
 use abi_stable::StableAbi;
 
 use crate::{ItemKind, ItemSpec, Params, PluginError, Point};
 
-/// The masked crop (holes 0) followed by the mask (1 known, 0 hole): what
-/// `infty inpaint` gives a mask-guided model, and `infty train --guide mask` trains it on.
-pub fn mask_guide(x0: &[f32], known: &[f32]) -> Vec<f32> {
-    let masked = x0.chunks_exact(known.len()).flat_map(|plane| plane.iter().zip(known).map(|(v, m)| v * m));
-    masked.chain(known.iter().copied()).collect()
+/// What a model's guide field holds, so a task knows what to give it. A model records
+/// it by name under `guide` in its config ([`ModelInfo::guide`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuideKind {
+    /// No guide field.
+    None,
+    /// The low-resolution image evaluated at every pixel (super-resolution).
+    LowRes,
+    /// The image with its holes set to 0, then the mask (1 known, 0 hole).
+    Mask,
+    /// The image with its holes filled by the harmonic fill, then the mask.
+    Fill,
 }
 
-/// The crop with its holes already filled by the membrane fill of its known pixels
-/// ([`crate::fill::membrane_fill`]) followed by the mask: what `infty inpaint` gives a
-/// fill-guided model, and `infty train --guide fill` trains it on. The network then
-/// learns what to add to the harmonic fill, not the fill itself.
-pub fn fill_guide(filled: &[f32], known: &[f32]) -> Vec<f32> {
-    filled.iter().chain(known).copied().collect()
+impl GuideKind {
+    /// From the name a model config records; `""` means none.
+    pub fn from_name(name: &str) -> Result<GuideKind, PluginError> {
+        match name {
+            "" | "none" => Ok(GuideKind::None),
+            "lowres" => Ok(GuideKind::LowRes),
+            "mask" => Ok(GuideKind::Mask),
+            "fill" => Ok(GuideKind::Fill),
+            other => Err(PluginError::invalid_input(format!(
+                "unknown guide '{other}': guides are lowres, mask, fill, or none"
+            ))),
+        }
+    }
+
+    /// The name a model config records (`""` for none).
+    pub fn name(self) -> &'static str {
+        match self {
+            GuideKind::None => "",
+            GuideKind::LowRes => "lowres",
+            GuideKind::Mask => "mask",
+            GuideKind::Fill => "fill",
+        }
+    }
+
+    /// Guide channels for a model of `channels` image channels.
+    pub fn channels(self, channels: u32) -> u32 {
+        match self {
+            GuideKind::None => 0,
+            GuideKind::LowRes => channels,
+            GuideKind::Mask | GuideKind::Fill => channels + 1,
+        }
+    }
 }
 
 /// What a model is: its shapes and the diffusion it was trained with.
@@ -122,7 +153,7 @@ pub struct ModelInput<'a> {
     pub z: RSlice<'a, f32>,
 }
 
-/// One training step's data (reference-spec §3.3): x_t and the target Tξ at the
+/// One training step's data (docs/reference.md §3.3): x_t and the target Tξ at the
 /// sampled points, and the clean image at an independent set of points for the encoder.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
@@ -183,6 +214,17 @@ pub trait Model: Send + Sync + Sized + 'static {
 
     /// Saves the model (and any training state) to `path`.
     fn save(&self, path: &str) -> Result<(), PluginError>;
+}
+
+impl ModelInfo {
+    /// What the guide field holds: the `guide` entry of the config (absent: none). The
+    /// config carries it because the layout of this struct is fixed (docs/plugins.md,
+    /// "Versions").
+    pub fn guide(&self) -> Result<GuideKind, PluginError> {
+        let config: serde_json::Value = serde_json::from_str(&self.config_json)
+            .map_err(|e| PluginError::invalid_input(format!("the model's config is not JSON: {e}")))?;
+        GuideKind::from_name(config.get("guide").and_then(|g| g.as_str()).unwrap_or(""))
+    }
 }
 
 impl ItemSpec {

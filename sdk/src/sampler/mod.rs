@@ -1,5 +1,5 @@
 //! The `Sampler` kind: one reverse-diffusion step in the mollified-ε parameterisation
-//! (reference-spec §1.5, §5).
+//! (docs/reference.md §1.5, §5).
 //!
 //! A sampler is pure maths over flat sample buffers: it never draws random numbers,
 //! never calls the model and keeps no state between calls. The caller (a task, the
@@ -23,7 +23,7 @@ mod chain;
 mod ffi;
 mod setup;
 
-pub use chain::run_chain;
+pub use chain::{run_chain, Denoised};
 pub use ffi::{new_sampler_box, SamplerBox, SamplerFfi, SamplerFfi_TO};
 pub use setup::SamplerSetup;
 
@@ -40,7 +40,7 @@ pub struct Step {
     pub index: u32,
     /// The original training timestep `t_j`.
     pub timestep: u32,
-    /// The timestep the model is given: `t_j` as a float, also under respacing (spec §1.2).
+    /// The timestep the model is given: `t_j` as a float, also under respacing (docs/reference.md §1.2).
     pub model_t: f32,
     /// Whether this step needs fresh mollified noise from the host.
     pub noise: bool,

@@ -10,7 +10,7 @@ pub struct SamplerSetup {
     /// The respaced schedule the sampler steps through, step `len()−1` first.
     pub schedule: Schedule,
     /// Scale of the host noise: `S'/S` when sampling at `S'` a model trained at `S`
-    /// (reference `noise_mul`, spec §2.3).
+    /// (reference `noise_mul`, docs/reference.md §2.3).
     pub noise_mul: f32,
     /// Clamp x̂0 to [−1, 1] (reference `clip_denoised`, on by default).
     pub clip_denoised: bool,
@@ -57,7 +57,7 @@ impl SamplerSetup {
     }
 
     /// x̂0 = √(1/ᾱ)·x − √(1/ᾱ − 1)·ε̂ at step `index`, clamped unless `no-clip`
-    /// (`_predict_xstart_from_eps`, spec §1.5). Coefficients are cast to f32 first.
+    /// (`_predict_xstart_from_eps`, docs/reference.md §1.5). Coefficients are cast to f32 first.
     pub fn predict_x0(&self, index: usize, x: &[f32], eps: &[f32], x0: &mut [f32]) {
         let s = &self.schedule;
         let (a, b) = (s.sqrt_recip_alphas_cumprod[index] as f32, s.sqrt_recipm1_alphas_cumprod[index] as f32);

@@ -1,5 +1,5 @@
 //! Named beta schedules (reference `diffusion.py:get_named_beta_schedule` and
-//! `betas_for_alpha_bar`, reference-spec §1.1). All in float64, as the reference.
+//! `betas_for_alpha_bar`, docs/reference.md §1.1). All in float64, as the reference.
 
 use std::f64::consts::FRAC_PI_2;
 

@@ -1,6 +1,6 @@
 //! Noise-schedule maths shared by every sampler: named beta schedules, the derived
 //! float64 tables, and timestep respacing, exactly as the reference
-//! (`diffusion.py`, reference-spec §1.1–§1.2).
+//! (`diffusion.py`, docs/reference.md §1.1–§1.2).
 //!
 //! Coefficients stay float64 here; a sampler casts each to `f32` before it multiplies
 //! a sample, as the reference's `_extract_into_tensor` does.

@@ -1,4 +1,4 @@
-//! Timestep respacing (reference `diffusion.py:space_timesteps`, reference-spec §1.2).
+//! Timestep respacing (reference `diffusion.py:space_timesteps`, docs/reference.md §1.2).
 
 use crate::PluginError;
 

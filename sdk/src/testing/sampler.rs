@@ -115,8 +115,9 @@ pub fn sample_with(
     let alpha_bar = |step: &Step| setup.schedule.alphas_cumprod[step.index as usize];
     run_chain(
         sampler,
-        &start,
-        |step, x| Ok(denoiser.eps(alpha_bar(step), x)),
+        &sampler.steps(),
+        sampler.start(start.as_slice().into()),
+        |step, x| Ok(denoiser.eps(alpha_bar(step), x).into()),
         |step| Ok(kit_noise(seed, step.noise_stream(), len, noise_std)),
     )
 }

@@ -1,4 +1,4 @@
-//! The sampler chain on a batch of patches (reference-spec §5.2): T and its Wiener
+//! The sampler chain on a batch of patches (docs/reference.md §5.2): T and its Wiener
 //! inverse on each patch as its own raster, white noise keyed by image coordinates,
 //! and a start at any fraction of the schedule.
 //!
@@ -7,14 +7,15 @@
 //! The white noise under T is keyed by image coordinates, so neighbouring patches see
 //! the same noise where they overlap.
 
-use crate::noise::NoiseKey;
-use crate::sampler::{SamplerSetup, Step, START_NOISE_STREAM};
-use crate::{
-    FieldMut, FieldRef, ItemSpec, ModelInfo, OperatorBox, ParamSpec, PluginError, RasterInfo, SamplerBox,
+use infty_sdk::noise::NoiseKey;
+use infty_sdk::sampler::{run_chain, SamplerSetup, START_NOISE_STREAM};
+use infty_sdk::{
+    Denoised, FieldMut, FieldRef, ItemSpec, ModelInfo, OperatorBox, ParamSpec, PluginError, RasterInfo,
+    SamplerBox, Step,
 };
 
 /// `spec` with the parameters every patch-sampling operator takes: `model` (a
-/// `.safetensors` file or a name under a models folder, [`crate::model::find`]; default
+/// `.safetensors` file or a name under a models folder, [`crate::model_file::get`]; default
 /// `default_model`), `sampler` (by name) and its `steps`.
 pub fn model_params(spec: ItemSpec, default_model: &str) -> ItemSpec {
     spec.param(
@@ -55,18 +56,11 @@ pub struct ChainSetup<'a> {
     pub strength: f64,
 }
 
-/// What the model gives one step of the chain.
-pub struct Denoised {
-    /// ε̂ at x_t, all patches.
-    pub eps: Vec<f32>,
-    /// Subtracted from x after the sampler's step (guidance); empty for none.
-    pub shift: Vec<f32>,
-}
-
 impl PatchChain {
     /// Sampling on patches of `setup.side` pixels with a model described by `info`. At
     /// a side other than the model's training size, σ and the noise scale follow the
-    /// reference's change of resolution: σ·S'/S and `noise_mul` = S'/S (spec §2.3).
+    /// reference's change of resolution: σ·S'/S and `noise_mul` = S'/S
+    /// (docs/reference.md §2.3).
     pub fn new(info: &ModelInfo, setup: ChainSetup<'_>) -> Result<PatchChain, PluginError> {
         let ratio = f64::from(setup.side) / f64::from(info.train_size);
         let sigma = (info.mollifier_sigma * ratio).to_string();
@@ -80,18 +74,19 @@ impl PatchChain {
             ("noise-mul", &noise_mul),
         ];
         // A bad --steps is named by the sampler; an unknown sampler is ours to name.
-        let sampler = crate::host::sampler(setup.sampler, &common).map_err(|e| {
+        let sampler = infty_sdk::host::sampler(setup.sampler, &common).map_err(|e| {
             if e.param.is_some() {
                 e
             } else {
                 e.with_param("sampler")
             }
         })?;
+        // The same common parameters the host resolved for the sampler give its set-up.
         let schedule = SamplerSetup::from_params(&ItemSpec::sampler(setup.sampler, "").resolve(common)?)?;
-        let mollify = crate::host::operator("mollify", &[("sigma", &sigma)])
+        let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)])
             .map_err(|e| e.with_help("sampling patches needs the mollifier plugin (org.infty.mollifier)"))?;
         let unmollify = match setup.inv_snr {
-            Some(inv_snr) => Some(crate::host::operator(
+            Some(inv_snr) => Some(infty_sdk::host::operator(
                 "unmollify",
                 &[("sigma", &sigma), ("inv-snr", &inv_snr.to_string())],
             )?),
@@ -111,8 +106,8 @@ impl PatchChain {
     /// The sampler's chain from its last step at or below the start timestep, whose x_t
     /// is the forward process applied to `starts` (T of each patch's start, in order):
     /// √ᾱ·T(start) + √(1−ᾱ)·noise_mul·Tξ (at the full strength, ᾱ ≈ 0: pure noise, the
-    /// reference's start). Then as [`crate::sampler::run_chain`], with `denoise`'s shift
-    /// subtracted after each step. The noise is keyed on `raster` at the patches' origins;
+    /// reference's start). Then [`run_chain`], with `denoise`'s shift subtracted after
+    /// each step. The noise is keyed on `raster` at the patches' origins;
     /// `draw` k > 0 draws the k-th other sample (seed + k·2³²), 0 the seed's own.
     pub fn run(
         &self,
@@ -133,26 +128,10 @@ impl PatchChain {
         for (x, s) in state.x.iter_mut().zip(starts) {
             *x = ab.sqrt() as f32 * s + (1.0 - ab).sqrt() as f32 * *x;
         }
-        let mut x0 = vec![0.0f32; state.x.len()];
-        for step in if steps.is_empty() { vec![first] } else { steps } {
-            let Denoised { eps, shift } = denoise(&step, &state.x)?;
-            let fresh = if step.noise {
-                self.mollified_noise(seed, origins, step.noise_stream(), raster)?
-            } else {
-                Vec::new()
-            };
-            self.sampler
-                .step(
-                    step,
-                    &mut state,
-                    eps.as_slice().into(),
-                    fresh.as_slice().into(),
-                    x0.as_mut_slice().into(),
-                )
-                .into_result()?;
-            state.x.iter_mut().zip(&shift).for_each(|(x, s)| *x -= s);
-        }
-        Ok(state.x.into_vec())
+        let steps = if steps.is_empty() { vec![first] } else { steps };
+        run_chain(&self.sampler, &steps, state, &mut denoise, |step| {
+            self.mollified_noise(seed, origins, step.noise_stream(), raster)
+        })
     }
 
     /// Tξ on each patch, ξ the white noise of `stream` at the patch's image pixels.

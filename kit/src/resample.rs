@@ -3,7 +3,7 @@
 //! Training (which makes guides from clean crops) and upscaling (which makes them from
 //! the input, tile by tile) use these same functions, so the model sees the same guide.
 
-use crate::{FieldRef, PluginError, RasterInfo, Window};
+use infty_sdk::{FieldRef, PluginError, RasterInfo, Window};
 
 /// Box-filter weights from `n_in` samples to `n_out`: output `i` averages the input
 /// over `[i, i + 1)·n_in/n_out`, with fractional coverage at both ends.

@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::PluginError;
+use infty_sdk::PluginError;
 
 /// The model file `value` names, as tasks' `--model` takes it: `value` as a file, or `NAME/model.safetensors` in a models folder: each folder of
 /// `INFTY_MODEL_PATH`, then `models/` beside the infty executable, then the
 /// repository's `models/` when infty runs from its `target/<profile>/`.
-pub fn find(value: &str) -> Result<PathBuf, PluginError> {
+pub fn get(value: &str) -> Result<PathBuf, PluginError> {
     let given = Path::new(value);
     if given.is_file() {
         return Ok(given.to_path_buf());

@@ -3,7 +3,7 @@
 //! window the host asks for, so every tiling of the output computes the same patches
 //! and blends them the same way: tiles of any size give the same pixels.
 
-use crate::Window;
+use infty_sdk::Window;
 
 /// Square patches of `side` pixels every `side − overlap` pixels, the last one on each
 /// axis flush with the far edge, so every patch lies inside the raster.

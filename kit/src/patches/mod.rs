@@ -8,5 +8,5 @@ mod chain;
 mod lattice;
 
 pub use cache::PatchCache;
-pub use chain::{model_params, ChainSetup, Denoised, PatchChain};
+pub use chain::{model_params, ChainSetup, PatchChain};
 pub use lattice::{Blend, Lattice};

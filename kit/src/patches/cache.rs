@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::{RasterInfo, Window};
+use infty_sdk::{RasterInfo, Window};
 
 /// Finished patches (by origin) that a later tile may still need, for one raster.
 #[derive(Default)]
