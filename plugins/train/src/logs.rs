@@ -9,15 +9,8 @@ use std::path::{Path, PathBuf};
 
 use infty_sdk::PluginError;
 
+use crate::plot::{loss_plot, ValPoint};
 use crate::validate::{BandLosses, BANDS};
-
-/// One held-out evaluation, as plotted.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ValPoint {
-    pub step: u64,
-    pub mean: f64,
-    pub zero: f64,
-}
 
 /// The open logs of a run and the history they hold.
 pub struct Logs {
@@ -96,6 +89,6 @@ impl Logs {
 
     /// Redraws `loss.png`.
     pub fn plot(&self) -> Result<(), PluginError> {
-        crate::plot::loss_plot(&self.dir.join("loss.png"), &self.train, &self.val)
+        loss_plot(&self.dir.join("loss.png"), &self.train, &self.val)
     }
 }

@@ -8,8 +8,6 @@ use infty_sdk::PluginError;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
-use crate::logs::ValPoint;
-
 const SIZE: (u32, u32) = (960, 540);
 
 /// The running mean of `values` over `window` entries.
@@ -26,6 +24,14 @@ fn running_mean(values: &[(u64, f64)], window: usize) -> Vec<(u64, f64)> {
             (step, sum / (i + 1).min(window) as f64)
         })
         .collect()
+}
+
+/// One held-out evaluation, as plotted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValPoint {
+    pub step: u64,
+    pub mean: f64,
+    pub zero: f64,
 }
 
 /// Draws the plot into `path` (written beside it, then renamed).
