@@ -2,7 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use infty_sdk::PluginError;
+use infty_sdk::{FromParam, Params, PluginError};
+
+/// The model file a `--model`-like parameter names, found when the settings are read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelFile(pub PathBuf);
+
+impl FromParam for ModelFile {
+    fn from_param(params: &Params, name: &str) -> Result<Self, PluginError> {
+        get(params.text(name)?).map(ModelFile).map_err(|e| e.with_param(name))
+    }
+}
 
 /// The model file `value` names, as tasks' `--model` takes it: `value` as a file, or `NAME/model.safetensors` in a models folder: each folder of
 /// `INFTY_MODEL_PATH`, then `models/` beside the infty executable, then the

@@ -64,6 +64,7 @@ pub mod plugin;
 pub mod sampler;
 pub mod schedule;
 mod schema;
+pub mod settings;
 mod task;
 pub mod testing;
 
@@ -76,6 +77,7 @@ pub use params::{Param, Params};
 pub use plugin::{Manifest, PluginModule, PluginRef};
 pub use sampler::{Denoised, Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
 pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
+pub use settings::FromParam;
 pub use task::Task;
 
 /// The version of the plugin ABI: the layout of everything that crosses the boundary.

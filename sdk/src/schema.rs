@@ -273,6 +273,13 @@ impl ItemSpec {
         self
     }
 
+    /// Adds `params` in order, e.g. the `params()` of a [`settings!`](crate::settings!)
+    /// struct.
+    pub fn with_params(mut self, params: impl IntoIterator<Item = ParamSpec>) -> Self {
+        self.params.extend(params);
+        self
+    }
+
     /// The parameter called `name`, if declared.
     pub fn find_param(&self, name: &str) -> Option<&ParamSpec> {
         self.params.iter().find(|p| p.name == name)

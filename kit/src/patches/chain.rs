@@ -10,21 +10,8 @@
 use infty_sdk::noise::NoiseKey;
 use infty_sdk::sampler::{run_chain, SamplerSetup, START_NOISE_STREAM};
 use infty_sdk::{
-    Denoised, FieldMut, FieldRef, ItemSpec, ModelInfo, OperatorBox, ParamSpec, PluginError, RasterInfo,
-    SamplerBox, Step,
+    Denoised, FieldMut, FieldRef, ItemSpec, ModelInfo, OperatorBox, PluginError, RasterInfo, SamplerBox, Step,
 };
-
-/// `spec` with the parameters every patch-sampling operator takes: `model` (a
-/// `.safetensors` file or a name under a models folder, [`crate::model_file::get`]; default
-/// `default_model`), `sampler` (by name) and its `steps`.
-pub fn model_params(spec: ItemSpec, default_model: &str) -> ItemSpec {
-    spec.param(
-        ParamSpec::text("model", "a .safetensors model, or the name of a folder under models/")
-            .default_text(default_model),
-    )
-    .param(ParamSpec::text("sampler", "any installed sampler: ddim, ddpm, ...").default_text("ddim"))
-    .param(ParamSpec::text("steps", "sampling steps (the sampler's --steps)").default_text("20"))
-}
 
 /// A sampler set up for one patch size, with T and its inverse at the patch's σ.
 pub struct PatchChain {

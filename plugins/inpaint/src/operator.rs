@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 
 use infty_kit::fill::membrane_fill;
-use infty_kit::patches::{Blend, ChainSetup, Lattice, PatchCache};
+use infty_kit::patches::{colour_planes, rgb_model, ChainSetup, Lattice, PatchCache};
 use infty_sdk::{
     FieldMut, FieldRef, GuideKind, ItemSpec, ModelInfo, Operator, Params, PluginError, RasterInfo,
     ThreadingMode, Window,
@@ -13,7 +13,7 @@ use infty_sdk::{
 
 use crate::mask::{known_weights, Mask};
 use crate::sample::{GuideUse, InpaintSampler, Patch};
-use crate::settings::{self, Settings};
+use crate::settings::{self, GuidanceSchedule, Mode, Settings};
 
 /// `inpaint`.
 pub struct Inpaint {
@@ -31,11 +31,9 @@ impl Operator for Inpaint {
     fn new(params: &Params) -> Result<Self, PluginError> {
         let settings = Settings::from_params(params)?;
         let mask = Mask::open(&settings.mask, settings.invert_mask)?;
-        let path = settings.model.to_string_lossy().into_owned();
-        let model = infty_sdk::host::model("net", &[("checkpoint", &path), ("device", &settings.device)])
-            .map_err(|e| e.with_param("model"))?;
-        let info = model.info();
-        let guide = check_model(&info, settings.guided, &path)?;
+        let (model, info) = rgb_model(&settings.model.0, &settings.device, "inpainting")?;
+        let guide =
+            check_model(&info, settings.mode == Mode::Guided, &settings.model.0.display().to_string())?;
         let setup = ChainSetup {
             side: info.train_size,
             sampler: &settings.sampler,
@@ -48,7 +46,7 @@ impl Operator for Inpaint {
             model,
             setup,
             guide,
-            (settings.guidance, settings.guidance_by_alpha),
+            (settings.guidance, settings.guidance_schedule == GuidanceSchedule::Alpha),
             settings.samples,
         )?;
         Ok(Inpaint { settings, mask, sampler, kept: Mutex::default() })
@@ -97,23 +95,14 @@ impl Operator for Inpaint {
             copy(&input, &mut output);
             return Ok(());
         };
-        let side = self.sampler.side;
+        let touching = plan.touching.into_iter().zip(plan.batches);
         let mut kept = self.kept.lock().map_err(|_| PluginError::failed("an earlier tile failed"))?;
-        kept.use_raster(raster);
-        let mut blend = Blend::new(window, 3);
-        for (origin, batch) in plan.touching.into_iter().zip(plan.batches) {
-            if kept.get(origin).is_none() {
-                let samples = self.sample_batch(&batch, &input)?;
-                kept.keep(batch, samples);
-            }
-            blend.add(origin, side, kept.get(origin).expect("kept above"), &lattice.weights(origin));
-        }
-        kept.done_with(window, side);
+        let filled =
+            kept.blend(raster, window, &lattice, touching, |batch| self.sample_batch(batch, &input))?;
         let border = self.settings.border;
         let around = window.expand(border);
         let weights =
             known_weights(&self.mask.holes(around)?, around.width as usize, around.height as usize, border);
-        let filled = blend.finish();
         composite(&input, &filled, &weights, border as usize, &mut output);
         Ok(())
     }
@@ -174,7 +163,8 @@ impl Inpaint {
             let around = self.context(at, input.raster);
             let holes = self.mask.holes(around)?;
             let known: Vec<bool> = holes.iter().map(|h| !h).collect();
-            let mut planes = colour_planes(input, around);
+            let area = around.area() as usize;
+            let mut planes = colour_planes(&window_planes(input, around), input.channels(), area);
             if !self.settings.keep_content {
                 membrane_fill(&mut planes, &known, around.width as usize, around.height as usize);
             }
@@ -186,7 +176,6 @@ impl Inpaint {
                     })
                     .collect()
             };
-            let area = around.area() as usize;
             let start = planes.chunks_exact(area).flat_map(crop).collect();
             let known = crop(&known.iter().map(|&k| f32::from(u8::from(k))).collect::<Vec<_>>());
             patches.push(Patch { origin, start, known });
@@ -219,15 +208,13 @@ fn bounding_windows(windows: &[Window]) -> Window {
     Window::new(x0, y0, (x1 - x0) as u32, (y1 - y0) as u32)
 }
 
-/// The input's colour over `window` as 3 planes in [−1, 1] (gray repeated, alpha dropped).
-fn colour_planes(input: &FieldRef<'_>, window: Window) -> Vec<f32> {
-    let gray = input.channels() < 3;
-    (0..3)
+/// Every channel of the input over `window`, planar.
+fn window_planes(input: &FieldRef<'_>, window: Window) -> Vec<f32> {
+    (0..input.channels())
         .flat_map(|c| {
-            let c = if gray { 0 } else { c };
             (window.y..window.bottom()).flat_map(move |y| (window.x..window.right()).map(move |x| (c, x, y)))
         })
-        .map(|(c, x, y)| input.at(c, x, y) * 2.0 - 1.0)
+        .map(|(c, x, y)| input.at(c, x, y))
         .collect()
 }
 
@@ -278,12 +265,6 @@ fn composite(
 
 /// The guide use `model` allows in `guided` or encode mode; refuses others.
 fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, PluginError> {
-    if info.channels != 3 {
-        return Err(PluginError::invalid_param(
-            "model",
-            format!("'{path}' makes {} channels; inpainting needs an RGB (3-channel) model", info.channels),
-        ));
-    }
     match (info.guide().map_err(|e| e.with_param("model"))?, guided) {
         (GuideKind::Mask, true) if info.guide_channels == 4 => Ok(GuideUse::Known),
         (GuideKind::Fill, true) if info.guide_channels == 4 => Ok(GuideUse::Filled),

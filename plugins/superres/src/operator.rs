@@ -3,10 +3,9 @@
 
 use std::sync::Mutex;
 
+use infty_kit::patches::{colour_planes, rgb_model, ChainSetup, Lattice, PatchCache};
 use infty_kit::resample::{bicubic, BICUBIC_MARGIN};
 use infty_sdk::{FieldMut, FieldRef, GuideKind, ModelInfo, Params, PluginError, RasterInfo, Window};
-
-use infty_kit::patches::{Blend, ChainSetup, Lattice, PatchCache};
 
 use crate::sample::{Patch, PatchSampler};
 use crate::settings::{Mode, Settings};
@@ -29,11 +28,8 @@ pub struct SuperRes {
 impl SuperRes {
     pub fn new(params: &Params) -> Result<SuperRes, PluginError> {
         let settings = Settings::from_params(params)?;
-        let path = settings.model.to_string_lossy().into_owned();
-        let model = infty_sdk::host::model("net", &[("checkpoint", &path), ("device", &settings.device)])
-            .map_err(|e| e.with_param("model"))?;
-        let info = model.info();
-        check_model(&info, settings.mode, &path)?;
+        let (model, info) = rgb_model(&settings.model.0, &settings.device, "super-resolution")?;
+        check_model(&info, settings.mode, &settings.model.0.display().to_string())?;
         let side = match settings.mode {
             Mode::Guided => info.train_size,
             Mode::Encode => (f64::from(info.train_size) * settings.scale).round() as u32,
@@ -110,27 +106,18 @@ impl SuperRes {
         Ok(Window::new(ix0, iy0, (ix1 - ix0) as u32, (iy1 - iy0) as u32))
     }
 
-    /// Blends the patches over the output window, sampling the batches of those not
-    /// kept from earlier tiles. Finished patches that a later tile (in row-major order)
-    /// still overlaps are kept: the host asks for tiles in that order, so each patch is
-    /// sampled about once ([`PatchCache`]).
+    /// Blends the patches over the output window, sampling (in batches) those not kept
+    /// from earlier tiles ([`PatchCache::blend`]).
     pub fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
         let (out_raster, window) = (output.raster, output.window);
         let lattice = self.lattice(out_raster);
-        let side = self.sampler.side;
+        let batch = self.settings.batch as usize;
+        let touching = lattice.patches_over(window).into_iter().map(|o| (o, lattice.batch_of(o, batch)));
         let mut kept = self.kept.lock().map_err(|_| PluginError::failed("an earlier tile failed"))?;
-        kept.use_raster(out_raster);
-        let mut blend = Blend::new(window, 3);
-        for origin in lattice.patches_over(window) {
-            if kept.get(origin).is_none() {
-                let batch = lattice.batch_of(origin, self.settings.batch as usize);
-                let sampled = self.sample_batch(&batch, &input, out_raster)?;
-                kept.keep(batch, sampled);
-            }
-            blend.add(origin, side, kept.get(origin).expect("kept above"), &lattice.weights(origin));
-        }
-        kept.done_with(window, side);
-        let rgb: Vec<f32> = blend.finish().iter().map(|v| ((v + 1.0) * 0.5).clamp(0.0, 1.0)).collect();
+        let blend = kept.blend(out_raster, window, &lattice, touching, |batch| {
+            self.sample_batch(batch, &input, out_raster)
+        })?;
+        let rgb: Vec<f32> = blend.iter().map(|v| ((v + 1.0) * 0.5).clamp(0.0, 1.0)).collect();
         write_output(&rgb, &input, ratios(input.raster, out_raster), &mut output);
         Ok(())
     }
@@ -149,7 +136,7 @@ impl SuperRes {
         let mut pending = Vec::new();
         for (i, &origin) in origins.iter().enumerate() {
             let at = Window::new(origin.0.into(), origin.1.into(), side, side);
-            let guide = colour_planes(bicubic(input, ratio, at), input.channels() < 3, area);
+            let guide = colour_planes(&bicubic(input, ratio, at), input.channels(), area);
             match flat_colour(&guide, area) {
                 Some(colour) => {
                     samples[i] = colour.iter().flat_map(|&c| std::iter::repeat_n(c, area)).collect()
@@ -171,12 +158,6 @@ impl SuperRes {
 /// differ slightly from 1/scale).
 fn ratios(input: RasterInfo, output: RasterInfo) -> (f64, f64) {
     (f64::from(input.width) / f64::from(output.width), f64::from(input.height) / f64::from(output.height))
-}
-
-/// The colour of the input's planes (gray repeated to RGB, alpha dropped) in [−1, 1].
-fn colour_planes(planes: Vec<f32>, gray: bool, area: usize) -> Vec<f32> {
-    let source = |c: usize| if gray { &planes[..area] } else { &planes[c * area..(c + 1) * area] };
-    (0..3).flat_map(|c| source(c).iter().map(|v| v * 2.0 - 1.0)).collect()
 }
 
 /// The colour of a guide that is constant within [`FLAT`], if it is.
@@ -218,15 +199,6 @@ fn write_output(rgb: &[f32], input: &FieldRef<'_>, ratio: (f64, f64), output: &m
 
 /// Refuses models that cannot do `mode`.
 fn check_model(info: &ModelInfo, mode: Mode, path: &str) -> Result<(), PluginError> {
-    if info.channels != 3 {
-        return Err(PluginError::invalid_param(
-            "model",
-            format!(
-                "'{path}' makes {} channels; super-resolution needs an RGB (3-channel) model",
-                info.channels
-            ),
-        ));
-    }
     match (info.guide().map_err(|e| e.with_param("model"))?, mode) {
         (GuideKind::LowRes, _) if info.guide_channels == 3 => Ok(()),
         (GuideKind::None, Mode::Encode) if info.guide_channels == 0 => Ok(()),

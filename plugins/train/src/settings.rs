@@ -3,35 +3,99 @@
 
 use std::path::Path;
 
-use infty_sdk::{ItemSpec, ParamSpec, ParamValue, Params, PluginError};
+use infty_sdk::{FromParam, ItemSpec, ParamSpec, ParamValue, Params, PluginError};
 use serde::{Deserialize, Serialize};
 
-/// Everything that decides what a run computes (the device does not).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    pub data: String,
-    pub config: String,
-    pub guide: String,
-    pub steps: u64,
-    pub batch: u32,
-    pub sample_rate: f64,
-    pub learning_rate: f64,
-    /// Absent from runs started before it was a setting: the net model's default.
-    #[serde(default = "reference_ema_decay")]
-    pub ema_decay: f64,
-    pub seed: u64,
-    /// Absent from runs started before it was a setting: uniform, as the reference.
-    #[serde(default = "uniform")]
-    pub timesteps: String,
-    /// A model the new network starts from, as [`recorded_init`] keeps it; empty:
-    /// fresh weights.
-    #[serde(default)]
-    pub init: String,
-    pub downscale: f64,
-    pub val_fraction: f64,
-    pub val_crops: u32,
-    pub val_every: u64,
-    pub checkpoint_every: u64,
+/// `--init` as a run records it ([`recorded_init`]); empty: fresh weights.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Init(pub String);
+
+impl FromParam for Init {
+    fn from_param(params: &Params, name: &str) -> Result<Self, PluginError> {
+        match params.text(name)? {
+            "" => Ok(Init::default()),
+            value => recorded_init(value, Path::new(params.text("run")?)).map(Init),
+        }
+    }
+}
+
+infty_sdk::settings! {
+    /// Everything that decides what a run computes (the device does not), declared once
+    /// as the parameters of `infty train`.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Settings {
+        pub data: String =
+            ParamSpec::path("data", "folder of training images (PNG, JPEG, TIFF; searched recursively)"),
+        /// Where the run lives; not part of what it computes, so `run.json` leaves it out.
+        #[serde(skip)]
+        pub run: String = ParamSpec::path("run", "run folder: checkpoints, logs, plot, run.json"),
+        pub config: String = ParamSpec::text("config", "network preset (tiny, ffhq128, ffhq256) or JSON file")
+            .default_text("tiny"),
+        pub guide: String = ParamSpec::choice(
+            "guide",
+            "guide field: none, lowres (super-resolution), mask or fill (inpainting: holes 0 or membrane-filled)",
+            &["none", "lowres", "mask", "fill"],
+        )
+        .default_text("none"),
+        pub steps: u64 = ParamSpec::int("steps", "train until this many steps").default_int(10000).at_least(1.0),
+        pub batch: u32 =
+            ParamSpec::int("batch", "crops per step").default_int(8).at_least(1.0).at_most(1024.0),
+        pub sample_rate: f64 = ParamSpec::float(
+            "sample-rate",
+            "share of each crop's pixels the decoder sees (coordinate subsampling)",
+        )
+        .default_float(0.25)
+        .greater_than(0.0)
+        .at_most(1.0),
+        pub learning_rate: f64 =
+            ParamSpec::float("learning-rate", "Adam's learning rate").default_float(1e-4).greater_than(0.0),
+        /// Absent from runs started before it was a setting: the net model's default.
+        #[serde(default = "reference_ema_decay")]
+        pub ema_decay: f64 = ParamSpec::float("ema-decay", "decay of the decoder's EMA, updated every 10 steps")
+            .default_float(0.995)
+            .at_least(0.0)
+            .less_than(1.0)
+            .with_help("model.safetensors is the EMA: for runs of a few hundred steps, lower it."),
+        pub seed: u64 = ParamSpec::int("seed", "seed of the weights, split, crops, noise and dropout")
+            .default_int(0)
+            .at_least(0.0),
+        /// Absent from runs started before it was a setting: uniform, as the reference.
+        #[serde(default = "uniform")]
+        pub timesteps: String = ParamSpec::choice(
+            "timesteps",
+            "how steps draw timesteps: uniform (the reference) or noisy (∝ 1/SNR, capped at 10)",
+            &["uniform", "noisy"],
+        )
+        .default_text("uniform")
+        .with_help("noisy trains the noisy steps more, where a guided model predicts x0 from its guide alone."),
+        /// A model the new network starts from.
+        #[serde(default)]
+        pub init: Init =
+            ParamSpec::text("init", "a model to fine-tune: a .safetensors file or a name under models/")
+                .default_text("")
+                .with_help(
+                    "The new network starts from its weights where they fit (the same preset); a guide \
+                     of more channels starts with the new channels ignored, e.g. --guide mask --init default-sr.",
+                ),
+        pub downscale: f64 =
+            ParamSpec::float("downscale", "downscale every image by this factor before cropping (area filter)")
+                .default_float(1.0)
+                .at_least(1.0)
+                .at_most(64.0)
+                .with_help("Compressed photos are sharper and freer of JPEG artefacts 2-4x smaller."),
+        pub val_fraction: f64 = ParamSpec::float("val-fraction", "share of the images held out for validation")
+            .default_float(0.1)
+            .at_least(0.0)
+            .at_most(0.5),
+        pub val_crops: u32 = ParamSpec::int("val-crops", "held-out crops scored at each validation")
+            .default_int(16)
+            .at_least(1.0),
+        pub val_every: u64 =
+            ParamSpec::int("val-every", "steps between validations").default_int(250).at_least(1.0),
+        pub checkpoint_every: u64 =
+            ParamSpec::int("checkpoint-every", "steps between checkpoints").default_int(500).at_least(1.0),
+    }
 }
 
 /// `run.json`.
@@ -44,137 +108,6 @@ pub struct RunFile {
     pub trainer: String,
     /// The images held out for validation.
     pub held_out: Vec<String>,
-}
-
-/// The parameters `infty train` declares that settings are made of.
-pub fn declare(spec: ItemSpec) -> ItemSpec {
-    spec.param(ParamSpec::path("data", "folder of training images (PNG, JPEG, TIFF; searched recursively)"))
-        .param(ParamSpec::path("run", "run folder: checkpoints, logs, plot, run.json"))
-        .param(
-            ParamSpec::text("config", "network preset (tiny, ffhq128, ffhq256) or JSON file")
-                .default_text("tiny"),
-        )
-        .param(
-            ParamSpec::choice(
-                "guide",
-                "guide field: none, lowres (super-resolution), mask or fill (inpainting: holes 0 or membrane-filled)",
-                &["none", "lowres", "mask", "fill"],
-            )
-            .default_text("none"),
-        )
-        .param(ParamSpec::int("steps", "train until this many steps").default_int(10000).at_least(1.0))
-        .param(ParamSpec::int("batch", "crops per step").default_int(8).at_least(1.0).at_most(1024.0))
-        .param(
-            ParamSpec::float(
-                "sample-rate",
-                "share of each crop's pixels the decoder sees (coordinate subsampling)",
-            )
-            .default_float(0.25)
-            .greater_than(0.0)
-            .at_most(1.0),
-        )
-        .param(
-            ParamSpec::float("learning-rate", "Adam's learning rate").default_float(1e-4).greater_than(0.0),
-        )
-        .param(
-            ParamSpec::float("ema-decay", "decay of the decoder's EMA, updated every 10 steps")
-                .default_float(0.995)
-                .at_least(0.0)
-                .less_than(1.0)
-                .with_help("model.safetensors is the EMA: for runs of a few hundred steps, lower it."),
-        )
-        .param(
-            ParamSpec::int("seed", "seed of the weights, split, crops, noise and dropout")
-                .default_int(0)
-                .at_least(0.0),
-        )
-        .param(
-            ParamSpec::choice(
-                "timesteps",
-                "how steps draw timesteps: uniform (the reference) or noisy (∝ 1/SNR, capped at 10)",
-                &["uniform", "noisy"],
-            )
-            .default_text("uniform")
-            .with_help(
-                "noisy trains the noisy steps more, where a guided model predicts x0 from its guide alone.",
-            ),
-        )
-        .param(
-            ParamSpec::text("init", "a model to fine-tune: a .safetensors file or a name under models/")
-                .default_text("")
-                .with_help(
-                    "The new network starts from its weights where they fit (the same preset); a guide \
-                     of more channels starts with the new channels ignored, e.g. --guide mask --init default-sr.",
-                ),
-        )
-        .param(
-            ParamSpec::float(
-                "downscale",
-                "downscale every image by this factor before cropping (area filter)",
-            )
-            .default_float(1.0)
-            .at_least(1.0)
-            .at_most(64.0)
-            .with_help("Compressed photos are sharper and freer of JPEG artefacts 2-4x smaller."),
-        )
-        .param(
-            ParamSpec::float("val-fraction", "share of the images held out for validation")
-                .default_float(0.1)
-                .at_least(0.0)
-                .at_most(0.5),
-        )
-        .param(
-            ParamSpec::int("val-crops", "held-out crops scored at each validation")
-                .default_int(16)
-                .at_least(1.0),
-        )
-        .param(ParamSpec::int("val-every", "steps between validations").default_int(250).at_least(1.0))
-        .param(ParamSpec::int("checkpoint-every", "steps between checkpoints").default_int(500).at_least(1.0))
-}
-
-impl Settings {
-    pub fn from_params(params: &Params) -> Result<Settings, PluginError> {
-        Ok(Settings {
-            data: params.text("data")?.to_string(),
-            config: params.text("config")?.to_string(),
-            guide: params.text("guide")?.to_string(),
-            steps: params.int("steps")? as u64,
-            batch: params.int("batch")? as u32,
-            sample_rate: params.float("sample-rate")?,
-            learning_rate: params.float("learning-rate")?,
-            ema_decay: params.float("ema-decay")?,
-            seed: params.int("seed")? as u64,
-            timesteps: params.text("timesteps")?.to_string(),
-            init: match params.text("init")? {
-                "" => String::new(),
-                value => recorded_init(value, Path::new(params.text("run")?))?,
-            },
-            downscale: params.float("downscale")?,
-            val_fraction: params.float("val-fraction")?,
-            val_crops: params.int("val-crops")? as u32,
-            val_every: params.int("val-every")? as u64,
-            checkpoint_every: params.int("checkpoint-every")? as u64,
-        })
-    }
-
-    /// A resumed run keeps `saved`, except `steps`, which may grow, and `data`, which
-    /// may have moved. Other settings given differently (and not at their default) are
-    /// named in a warning.
-    pub fn resumed(self, saved: Settings, spec: &ItemSpec) -> Settings {
-        let (given, kept) = (to_map(&self), to_map(&saved));
-        for (name, value) in &given {
-            let flag = name.replace('_', "-");
-            let default = spec.find_param(&flag).and_then(|p| p.default.as_ref().into_option().cloned());
-            let is_default = default.is_some_and(|d| same(&d, value));
-            if name != "steps" && name != "data" && kept.get(name) != Some(value) && !is_default {
-                infty_sdk::host::warn(&format!(
-                    "--{flag} {value} ignored: a resumed run keeps its settings ({})",
-                    kept.get(name).map_or("unset".to_string(), ToString::to_string)
-                ));
-            }
-        }
-        Settings { steps: self.steps, data: self.data, ..saved }
-    }
 }
 
 /// How a run records `--init` so the record holds on another machine: a model name
@@ -193,12 +126,32 @@ fn recorded_init(value: &str, run: &Path) -> Result<String, PluginError> {
 impl Settings {
     /// The file `--init` names, for the run in folder `run`; `None` for fresh weights.
     pub fn init_file(&self, run: &Path) -> Result<Option<std::path::PathBuf>, PluginError> {
-        if self.init.is_empty() {
+        let init = &self.init.0;
+        if init.is_empty() {
             return Ok(None);
         }
-        let in_run = run.join(&self.init);
-        let file = if in_run.is_file() { in_run } else { infty_kit::model_file::get(&self.init)? };
+        let in_run = run.join(init);
+        let file = if in_run.is_file() { in_run } else { infty_kit::model_file::get(init)? };
         Ok(Some(file))
+    }
+
+    /// A resumed run keeps `saved`, except `steps`, which may grow, and `data` and `run`,
+    /// which may have moved. Other settings given differently (and not at their default)
+    /// are named in a warning.
+    pub fn resumed(self, saved: Settings, spec: &ItemSpec) -> Settings {
+        let (given, kept) = (to_map(&self), to_map(&saved));
+        for (name, value) in &given {
+            let flag = name.replace('_', "-");
+            let default = spec.find_param(&flag).and_then(|p| p.default.as_ref().into_option().cloned());
+            let is_default = default.is_some_and(|d| same(&d, value));
+            if name != "steps" && name != "data" && kept.get(name) != Some(value) && !is_default {
+                infty_sdk::host::warn(&format!(
+                    "--{flag} {value} ignored: a resumed run keeps its settings ({})",
+                    kept.get(name).map_or("unset".to_string(), ToString::to_string)
+                ));
+            }
+        }
+        Settings { steps: self.steps, data: self.data, run: self.run, ..saved }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::data::{DataOptions, Dataset};
 use crate::diffusion::{Diffusion, Timesteps};
 use crate::logs::Logs;
 use crate::rng::{rng, Purpose};
-use crate::settings::{declare, RunFile, Settings};
+use crate::settings::{RunFile, Settings};
 use crate::validate::HeldOut;
 
 /// The `train` task.
@@ -36,7 +36,9 @@ validation scores --val-crops fixed crops of them once per timestep band, beside
 
 impl Task for Train {
     fn spec() -> ItemSpec {
-        declare(ItemSpec::task("train", "Train an ∞-Diff model on a folder of images").with_help(HELP))
+        ItemSpec::task("train", "Train an ∞-Diff model on a folder of images")
+            .with_help(HELP)
+            .with_params(Settings::params())
             .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))
             .param(ParamSpec::switch("resume", "continue the run in RUN from its checkpoint"))
     }

@@ -84,7 +84,7 @@ impl ItemSpec {
     pub fn sampler(name: &str, summary: &str) -> Self {
         let mut spec = Self::operator(name, summary);
         spec.kind = ItemKind::Sampler;
-        SamplerSetup::params().into_iter().fold(spec, ItemSpec::param)
+        spec.with_params(SamplerSetup::params())
     }
 }
 

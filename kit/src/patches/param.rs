@@ -1,0 +1,35 @@
+//! The parameters every patch-sampling operator declares, written once.
+
+use infty_sdk::ParamSpec;
+
+/// `--model`: a `.safetensors` file or a name under a models folder
+/// ([`crate::model_file::get`]), `default_model` when not given.
+pub fn model(default_model: &str) -> ParamSpec {
+    ParamSpec::text("model", "a .safetensors model, or the name of a folder under models/")
+        .default_text(default_model)
+}
+
+/// `--sampler`, by name.
+pub fn sampler() -> ParamSpec {
+    ParamSpec::text("sampler", "any installed sampler: ddim, ddpm, ...").default_text("ddim")
+}
+
+/// `--steps`, the sampler's.
+pub fn steps() -> ParamSpec {
+    ParamSpec::text("steps", "sampling steps (the sampler's --steps)").default_text("20")
+}
+
+/// `--seed` of the coordinate-keyed noise.
+pub fn seed() -> ParamSpec {
+    ParamSpec::int("seed", "seed of the coordinate-keyed noise").default_int(0).at_least(0.0)
+}
+
+/// `--device` the model runs on.
+pub fn device() -> ParamSpec {
+    ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto")
+}
+
+/// `--batch`: patches per model call.
+pub fn batch() -> ParamSpec {
+    ParamSpec::int("batch", "patches per model call").default_int(8).at_least(1.0).at_most(256.0)
+}
