@@ -146,10 +146,10 @@ pub fn interrupted() -> bool {
     find_host().and_then(|h| h.interrupted()).is_some_and(|interrupted| interrupted())
 }
 
-/// Prints a warning through the host (above any progress bar), else to stderr.
+/// Prints a warning through the host (above any progress bar). Does nothing outside a
+/// host: the SDK itself does no I/O.
 pub fn warn(message: &str) {
-    match find_host().and_then(|h| h.warn()) {
-        Some(warn) => warn(message.into()),
-        None => eprintln!("warning: {message}"),
+    if let Some(warn) = find_host().and_then(|h| h.warn()) {
+        warn(message.into());
     }
 }
