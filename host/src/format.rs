@@ -1,20 +1,12 @@
-//! Built-in image reading and writing: PNG, JPEG and TIFF; gray, gray+alpha, RGB and
-//! RGBA; u8, u16 and f32 samples as each format allows.
+//! What image files are: the formats infty reads and writes (PNG, JPEG, TIFF), how
+//! they store samples (u8, u16, f32), what a header tells before decoding, and how an
+//! output is to be encoded. The vocabulary the codecs, the TIFF side and the planner share.
 
-mod codec_image;
-pub mod codec_tiff;
-mod output;
-
-use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use infty_sdk::RasterInfo;
 
-pub use output::{check_destination, write_output};
-
 use crate::error::{Error, Result};
-use crate::raster::Raster;
 
 /// An image file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +61,7 @@ impl Format {
     }
 
     /// The format of a file from its first bytes.
-    fn sniff(head: &[u8]) -> Option<Format> {
+    pub fn sniff(head: &[u8]) -> Option<Format> {
         match head {
             [0x89, b'P', b'N', b'G', ..] => Some(Format::Png),
             [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
@@ -142,67 +134,6 @@ pub struct Header {
     pub format: Format,
 }
 
-/// A readable, seekable byte source.
-trait Source: BufRead + Seek {}
-impl<T: BufRead + Seek> Source for T {}
-
-/// An input image, opened but not yet decoded.
-pub struct Input {
-    name: String,
-    source: Box<dyn Source>,
-    pub header: Header,
-}
-
-impl Input {
-    /// Opens `path` (`-` for standard input) and reads its header.
-    pub fn open(path: &str, format: Option<Format>) -> Result<Input> {
-        let (name, mut source): (String, Box<dyn Source>) = if path == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::input(format!("cannot read standard input: {e}")))?;
-            ("standard input".to_string(), Box::new(Cursor::new(bytes)))
-        } else {
-            let file = File::open(path).map_err(|e| Error::input(format!("cannot open '{path}': {e}")))?;
-            (format!("'{path}'"), Box::new(BufReader::new(file)))
-        };
-        let format = match format {
-            Some(f) => f,
-            None => Format::sniff(
-                source.fill_buf().map_err(|e| Error::input(format!("cannot read {name}: {e}")))?,
-            )
-            .ok_or_else(|| {
-                Error::input(format!("{name} is not a PNG, JPEG or TIFF image"))
-                    .with_help("check the file, or give `read --format png|jpeg|tiff`")
-            })?,
-        };
-        let header = match format {
-            Format::Tiff => codec_tiff::header(&mut source),
-            Format::Png | Format::Jpeg => codec_image::header(&mut source, format),
-        }
-        .map_err(|e| corrupt(&name, format, e))?;
-        Ok(Input { name, source, header })
-    }
-
-    /// Decodes every pixel.
-    pub fn decode(mut self) -> Result<Raster> {
-        let format = self.header.format;
-        self.source
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| Error::input(format!("cannot read {}: {e}", self.name)))?;
-        match format {
-            Format::Tiff => codec_tiff::decode(&mut self.source, &self.header),
-            Format::Png | Format::Jpeg => codec_image::decode(&mut self.source, &self.header),
-        }
-        .map_err(|e| corrupt(&self.name, format, e))
-    }
-}
-
-fn corrupt(name: &str, format: Format, reason: String) -> Error {
-    Error::input(format!("{name}: cannot decode {}: {reason}", format.name()))
-}
-
 /// How to encode an output image.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Encoding {
@@ -223,13 +154,4 @@ pub enum TiffCompression {
     Packbits,
     /// Tiled output only.
     Zstd,
-}
-
-/// Encodes `raster` into `out`.
-pub fn encode<W: std::io::Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W) -> Result<()> {
-    match encoding.format {
-        Format::Tiff => codec_tiff::encode(raster, encoding, out),
-        Format::Png | Format::Jpeg => codec_image::encode(raster, encoding, out),
-    }
-    .map_err(|e| Error::failed(format!("cannot encode {}: {e}", encoding.format.name())))
 }

@@ -1,5 +1,5 @@
 //! The command line: what each command accepts. Operators add no code here; their
-//! parameters come from their declarations.
+//! parameters come from their declarations (`super::item`).
 
 use clap::{Parser, Subcommand};
 

@@ -1,12 +1,16 @@
-//! Writing an encoded image to its destination without ever leaving a partial file:
-//! files are written to a temporary file in the destination folder and renamed.
+//! Writing an image whole to its destination without ever leaving a partial file:
+//! encoded by its format's codec, written to a temporary file in the destination
+//! folder and renamed.
 
-use std::io::{BufWriter, Cursor, Write};
+use std::io::{BufWriter, Cursor, Seek, Write};
 use std::path::Path;
 
-use super::{encode, Encoding};
 use crate::error::{Error, Result};
+use crate::format::{Encoding, Format};
 use crate::raster::Raster;
+use crate::tiff::codec as tiff_codec;
+
+use super::png_jpeg;
 
 /// Checks, before any pixel is read, that `path` can be written.
 pub fn check_destination(path: &str) -> Result<()> {
@@ -61,4 +65,13 @@ pub fn write_output(raster: &Raster, encoding: &Encoding, path: &str) -> Result<
     temp.as_file().sync_all().map_err(failed)?;
     temp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
+}
+
+/// Encodes `raster` into `out`.
+fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W) -> Result<()> {
+    match encoding.format {
+        Format::Tiff => tiff_codec::encode(raster, encoding, out),
+        Format::Png | Format::Jpeg => png_jpeg::encode(raster, encoding, out),
+    }
+    .map_err(|e| Error::failed(format!("cannot encode {}: {e}", encoding.format.name())))
 }

@@ -6,8 +6,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
 use infty_sdk::RasterInfo;
 
-use super::{Depth, Encoding, Format, Header};
-
+use crate::format::{Depth, Encoding, Format, Header};
 use crate::raster::{Raster, Sample};
 
 /// Decoding stops past this many bytes of decoded samples (the f32 raster is 4× more).

@@ -13,10 +13,10 @@ use std::sync::Mutex;
 
 use infty_sdk::Window;
 
-use super::layout::Layout;
+use super::grid::Grid;
 
 pub struct Blender {
-    layout: Layout,
+    grid: Grid,
     overlap: u32,
     channels: usize,
     /// Stored tiles being accumulated: weighted sum so far, contributions still due.
@@ -24,15 +24,16 @@ pub struct Blender {
 }
 
 impl Blender {
-    pub fn new(layout: Layout, overlap: u32) -> Blender {
-        let channels = layout.channels as usize;
-        Blender { layout, overlap: overlap.min(layout.tile / 2), channels, pending: Mutex::default() }
+    /// A blender of tiles of `channels` channels in `grid`, overlapping by `overlap`.
+    pub fn new(grid: Grid, channels: u32, overlap: u32) -> Blender {
+        let channels = channels as usize;
+        Blender { grid, overlap: overlap.min(grid.tile / 2), channels, pending: Mutex::default() }
     }
 
     /// The window computed for tile `index`: the tile grown by the overlap, clipped.
     pub fn computed_window(&self, index: u32) -> Window {
-        let bounds = Window::new(0, 0, self.layout.width, self.layout.height);
-        self.layout.tile_window(index).expand(self.overlap).clipped_to(&bounds)
+        let bounds = Window::new(0, 0, self.grid.width, self.grid.height);
+        self.grid.tile_window(index).expand(self.overlap).clipped_to(&bounds)
     }
 
     /// The tiles to compute so that every tile of `stored` can be finished: those
@@ -46,8 +47,7 @@ impl Blender {
 
     /// Tile `index` and its up to 8 neighbours in the grid.
     fn neighbours(&self, index: u32) -> impl Iterator<Item = u32> {
-        let (across, down) =
-            (self.layout.tiles_across(), self.layout.tile_count() / self.layout.tiles_across());
+        let (across, down) = (self.grid.tiles_across(), self.grid.tile_count() / self.grid.tiles_across());
         let (tx, ty) = ((index % across) as i64, (index / across) as i64);
         let inside =
             move |&(x, y): &(i64, i64)| x >= 0 && y >= 0 && x < i64::from(across) && y < i64::from(down);
@@ -65,7 +65,7 @@ impl Blender {
         let mut done = Vec::new();
         let mut pending = self.pending.lock().expect("blend lock");
         for target in self.neighbours(index).filter(|&t| wanted(t)) {
-            let tile = self.layout.tile_window(target);
+            let tile = self.grid.tile_window(target);
             let due = self.neighbours(target).count() as u32;
             let (sum, left) = pending
                 .entry(target)
@@ -96,11 +96,11 @@ impl Blender {
     /// neighbour, a `sin²` ramp over the `2·overlap` pixels centred on the tile's
     /// border (the neighbour's ramp is the matching `cos²`); none at the image edge.
     fn weights(&self, index: u32, horizontal: bool) -> Vec<f32> {
-        let (core, window) = (self.layout.tile_window(index), self.computed_window(index));
+        let (core, window) = (self.grid.tile_window(index), self.computed_window(index));
         let (core_start, core_end, start, end, image) = if horizontal {
-            (core.x, core.right(), window.x, window.right(), i64::from(self.layout.width))
+            (core.x, core.right(), window.x, window.right(), i64::from(self.grid.width))
         } else {
-            (core.y, core.bottom(), window.y, window.bottom(), i64::from(self.layout.height))
+            (core.y, core.bottom(), window.y, window.bottom(), i64::from(self.grid.height))
         };
         let (o, ramp) = (i64::from(self.overlap), 2 * i64::from(self.overlap));
         let up = |d: i64| -> f32 {
@@ -123,23 +123,16 @@ impl Blender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::Depth;
-    use crate::stream::layout::{TileCompression, TILE};
-    use infty_sdk::RasterInfo;
 
     fn blender(width: u32, height: u32, overlap: u32) -> Blender {
-        let layout = Layout {
-            tile: 16,
-            ..Layout::new(RasterInfo::new(width, height, 1), Depth::F32, TileCompression::None, TILE)
-        };
-        Blender::new(layout, overlap)
+        Blender::new(Grid { width, height, tile: 16 }, 1, overlap)
     }
 
     #[test]
     fn weights_sum_to_one_and_every_tile_completes_once() {
         // 35 = 2 × 16 + 3: the last tile row is narrower than the overlap.
         let b = blender(40, 35, 4);
-        let all: Vec<u32> = (0..b.layout.tile_count()).collect();
+        let all: Vec<u32> = (0..b.grid.tile_count()).collect();
         let mut finished = Vec::new();
         for &i in &b.tiles_to_compute(&all) {
             let window = b.computed_window(i);

@@ -1,42 +1,42 @@
-//! The streaming tile engine: every output tile is computed through the whole chain
-//! from just the input it needs, so memory is bounded by the tiles in flight, never
-//! by the image size.
+//! A chain of operators computing output tiles: every output tile is computed through
+//! the whole chain from just the input it needs, so memory is bounded by the tiles in
+//! flight, never by the image size.
 //!
 //! For an output tile the planner walks the chain backwards, asking each operator
 //! which input window it needs (halo, scale) and clipping it to that raster; the
 //! source reads only the first of these windows, and each stage computes exactly the
 //! window the next one asked for. Exact operators (the mollifier) thus give tiles
 //! equal to the whole-image result. Tiles of one tile row run in parallel unless an
-//! operator is `Serial`, and go straight to the sink: a tiled TIFF written as tiles
-//! finish, with a journal for `--resume`, or an in-memory raster for PNG/JPEG.
+//! operator is `Serial`, and go straight to the sink: an in-memory raster here, or a
+//! tiled TIFF written as tiles finish (`crate::tiff::sink`).
 
-mod blend;
-pub mod journal;
-pub mod layout;
-pub mod merge;
-mod progress;
-mod pyramid;
-mod shard;
-pub mod source;
-pub mod tiff_source;
-pub mod writer;
-
-use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use infty_sdk::{FieldMut, FieldRef, RasterInfo, ThreadingMode, Window};
+use infty_sdk::{FieldMut, FieldRef, OperatorBox, PluginError, RasterInfo, ThreadingMode, Window};
 
+use super::blend::Blender;
+use super::grid::Grid;
+use super::progress;
+use super::source::Source;
 use crate::error::{Error, Result};
-use crate::pipeline::{plugin_error, Stage};
 use crate::raster::Raster;
-use blend::Blender;
-use journal::{Journal, Paths};
-use layout::Layout;
-pub use shard::Shard;
-use source::Source;
-use writer::TiledWriter;
+
+/// One operator step, built and ready.
+pub struct Stage {
+    /// How errors name it: `scale (org.infty.basic)`.
+    pub label: String,
+    /// The plugin that provides it, `id@version`, for provenance.
+    pub plugin: String,
+    /// Every parameter's value, defaults included, for provenance.
+    pub settings: serde_json::Value,
+    pub op: OperatorBox,
+}
+
+/// An error `stage`'s operator returned, with the stage named.
+pub fn plugin_error(stage: &Stage, source: PluginError) -> Error {
+    Error::Plugin { context: format!("{}:", stage.label), source }
+}
 
 /// A chain ready to compute tiles: the source, the stages and each stage's raster.
 pub struct Job<'a> {
@@ -91,23 +91,23 @@ impl Job<'_> {
         self.stages.iter().zip(&self.rasters[1..]).map(scaled).max().unwrap_or(0)
     }
 
-    /// Computes every stored tile of `tiles` (sorted row-major indices of `layout`)
+    /// Computes every tile of `tiles` (sorted row-major indices of `grid`)
     /// and hands it to `each`, blending overlapping tiles when a stage asks for it.
     /// Worker threads take the next tile in order, so they work side by side on one
     /// band of the image (the source's cache holds that band); one worker if an
     /// operator is `Serial`. The first error stops every worker.
-    fn for_tiles(
+    pub fn for_tiles(
         &self,
-        layout: &Layout,
+        grid: &Grid,
         tiles: &[u32],
         each: impl Fn(u32, Vec<f32>) -> Result<()> + Sync,
     ) -> Result<()> {
         let overlap = self.overlap();
-        let blender = (overlap > 0).then(|| Blender::new(*layout, overlap));
+        let blender = (overlap > 0).then(|| Blender::new(*grid, self.output().channels, overlap));
         let computed = blender.as_ref().map_or_else(|| tiles.to_vec(), |b| b.tiles_to_compute(tiles));
         let one = |index: u32| -> Result<()> {
             let Some(blender) = &blender else {
-                return each(index, self.compute_tile(layout.tile_window(index))?);
+                return each(index, self.compute_tile(grid.tile_window(index))?);
             };
             let samples = self.compute_tile(blender.computed_window(index))?;
             for (tile, blended) in blender.add(index, &samples, |t| tiles.binary_search(&t).is_ok()) {
@@ -131,125 +131,20 @@ impl Job<'_> {
     }
 
     /// The whole output in memory, for formats written in one piece.
-    pub fn run_to_memory(&self, depth: crate::io::Depth, tile: u32) -> Result<Raster> {
-        let layout = Layout::new(self.output(), depth, layout::TileCompression::None, tile);
-        let all: Vec<u32> = (0..layout.tile_count()).collect();
+    pub fn run_to_memory(&self, tile: u32) -> Result<Raster> {
+        let out = self.output();
+        let grid = Grid { width: out.width, height: out.height, tile };
+        let all: Vec<u32> = (0..grid.tile_count()).collect();
         let raster = Mutex::new(Raster::zeros(self.output()));
         let progress = progress::bar(all.len() as u64, 0);
-        self.for_tiles(&layout, &all, |index, samples| {
-            raster.lock().expect("raster lock").put(layout.tile_window(index), &samples);
+        self.for_tiles(&grid, &all, |index, samples| {
+            raster.lock().expect("raster lock").put(grid.tile_window(index), &samples);
             progress.inc(1);
             Ok(())
         })?;
         progress.finish_and_clear();
         Ok(raster.into_inner().expect("raster lock"))
     }
-
-    /// Writes the output (or the shard of it `plan` names) as a tiled TIFF at
-    /// `output`, tile by tile, journaled so `--resume` continues an interrupted run.
-    pub fn run_to_tiff(&self, layout: Layout, output: &Path, plan: &TiffPlan) -> Result<()> {
-        let paths = Paths::for_output(output);
-        let failed = |what: &str, e: std::io::Error| {
-            Error::failed(format!("cannot {what} '{}': {e}", output.display()))
-        };
-        let (writer, journal, done) = open_output(&paths, layout, output, plan)?;
-        let tiles = plan.shard.map_or(0..layout.tile_count(), |s| s.tiles(layout.tile_count()));
-        let mut finished = vec![false; layout.tile_count() as usize];
-        done.iter().for_each(|&i| finished[i as usize] = true);
-        let todo: Vec<u32> = tiles.clone().filter(|&i| !finished[i as usize]).collect();
-        let hint = format!("interrupted; `--resume` continues writing '{}'", output.display());
-        let _pending = crate::interrupt::resumable_output(hint);
-        let progress = progress::bar(tiles.len() as u64, (tiles.len() - todo.len()) as u64);
-        let file = writer.file().try_clone().map_err(|e| failed("write", e))?;
-        let sink = Mutex::new((writer, journal));
-        let result = self.for_tiles(&layout, &todo, |index, samples| {
-            let bytes = layout
-                .encode_tile(layout.tile_window(index), &samples)
-                .map_err(|e| failed("compress a tile of", e))?;
-            // Space is reserved under the lock; the bytes are written outside it.
-            let offset = sink.lock().expect("writer lock").0.reserve(bytes.len());
-            file.write_all_at(&bytes, offset).map_err(|e| failed("write", e))?;
-            let mut sink = sink.lock().expect("writer lock");
-            sink.0.place(index, offset, bytes.len() as u64);
-            sink.1.record((index, offset, bytes.len() as u64)).map_err(|e| failed("journal", e))?;
-            progress.inc(1);
-            Ok(())
-        });
-        progress.finish_and_clear();
-        if let Err(error) = result {
-            if error.exit_code() == 2 {
-                paths.remove(); // bad input: resuming cannot help
-                return Err(error);
-            }
-            return Err(error.with_help(format!(
-                "run the same command with --resume to continue '{}'",
-                output.display()
-            )));
-        }
-        let (mut writer, _journal) = sink.into_inner().expect("writer lock");
-        // A shard's pyramid is made by `infty merge`, from the whole image.
-        let levels = if plan.pyramid && plan.shard.is_none() {
-            pyramid::build(&mut writer).map_err(|e| failed("write the pyramid of", e))?
-        } else {
-            Vec::new()
-        };
-        writer.finish(&plan.description, &levels).map_err(|e| failed("write", e))?;
-        std::fs::rename(&paths.part, output).map_err(|e| failed("write", e))?;
-        let _ = std::fs::remove_file(&paths.journal);
-        Ok(())
-    }
-}
-
-/// What identifies and describes a tiled write.
-pub struct TiffPlan {
-    pub resume: bool,
-    pub shard: Option<Shard>,
-    /// One line identifying the job (pipeline, input, settings); a journal written by
-    /// another job is not resumed.
-    pub job: String,
-    /// Provenance stored in the file's ImageDescription.
-    pub description: String,
-    /// Also write reduced-resolution levels (`write --pyramid`).
-    pub pyramid: bool,
-}
-
-/// Creates the partial output and journal, or reopens them to resume.
-fn open_output(
-    paths: &Paths,
-    layout: Layout,
-    output: &Path,
-    plan: &TiffPlan,
-) -> Result<(TiledWriter, Journal, Vec<u32>)> {
-    let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
-    let unfinished = paths.journal.exists() && paths.part.exists();
-    if unfinished && plan.resume {
-        let part_len = std::fs::metadata(&paths.part).map_err(failed)?.len();
-        let (job, entries) = journal::read(&paths.journal, part_len, layout.tile_count()).map_err(failed)?;
-        if job != plan.job {
-            return Err(Error::usage(format!(
-                "the unfinished '{}' was started by a different job (pipeline, input or settings differ)",
-                output.display()
-            ))
-            .with_help(format!(
-                "run that job again with --resume, or delete '{}' to start over",
-                paths.journal.display()
-            )));
-        }
-        let writer = TiledWriter::resume(&paths.part, layout, &entries).map_err(failed)?;
-        let journal = Journal::append_to(&paths.journal).map_err(failed)?;
-        return Ok((writer, journal, entries.iter().map(|e| e.0).collect()));
-    }
-    if unfinished {
-        return Err(Error::usage(format!("an unfinished run of '{}' exists", output.display())).with_help(
-            format!("continue it with --resume, or delete '{}' to start over", paths.journal.display()),
-        ));
-    }
-    if plan.resume {
-        eprintln!("infty: nothing to resume for '{}'; starting from the beginning", output.display());
-    }
-    let writer = TiledWriter::create(&paths.part, layout).map_err(failed)?;
-    let journal = Journal::create(&paths.journal, &plan.job).map_err(failed)?;
-    Ok((writer, journal, Vec::new()))
 }
 
 fn buffer(raster: RasterInfo, window: Window) -> Vec<f32> {
@@ -262,11 +157,11 @@ fn field(raster: RasterInfo, window: Window, samples: &mut [f32]) -> FieldMut<'_
 
 #[cfg(test)]
 mod tests {
-    use super::layout::TILE;
-    use super::source::MemorySource;
     use super::*;
-    use crate::io::Depth;
-    use infty_sdk::{new_operator_box, ItemSpec, Operator, Params, PluginError};
+    use crate::engine::grid::TILE;
+    use crate::engine::source::MemorySource;
+    use crate::format::Depth;
+    use infty_sdk::{new_operator_box, ItemSpec, Operator, Params};
 
     /// An operator whose result depends on the window it runs on, like a sampler.
     struct WindowDependent;
@@ -305,7 +200,7 @@ mod tests {
         }];
         let job = Job { source: &source, stages: &stages, rasters: vec![info, info] };
         assert_eq!(job.overlap(), 8);
-        let out = job.run_to_memory(Depth::F32, TILE).unwrap();
+        let out = job.run_to_memory(TILE).unwrap();
         let at = |x: usize, y: usize| out.samples[y * 600 + x];
         // Unblended, a tile border would jump by 0.256 (its windows start 256 px apart);
         // blended over 16 px, neighbours differ by at most about 0.256 · π/32.

@@ -1,10 +1,11 @@
-//! Where a pipeline's pixels come from: any window of the input raster on demand.
+//! Where the engine's pixels come from: any window of the input raster on demand. A
+//! TIFF file is its own source (`crate::tiff::source`); `crate::codecs::input` opens
+//! the right one for a file.
 
 use infty_sdk::{FieldMut, RasterInfo, Window};
 
-use super::tiff_source::TiffSource;
 use crate::error::Result;
-use crate::io::{Depth, Format, Input};
+use crate::format::Depth;
 use crate::raster::Raster;
 
 /// An input raster read window by window, from any thread.
@@ -41,16 +42,4 @@ impl Source for MemorySource {
         }
         Ok(())
     }
-}
-
-/// Opens `path` (`-`: standard input) as a source: TIFF files are read lazily, chunk by
-/// chunk; other formats and standard input are decoded into memory. `unlimited` lifts
-/// the TIFF size checks.
-pub fn open(path: &str, format: Option<Format>, unlimited: bool) -> Result<Box<dyn Source>> {
-    let input = Input::open(path, format)?;
-    if input.header.format == Format::Tiff && path != "-" {
-        return Ok(Box::new(TiffSource::open(path, unlimited)?));
-    }
-    let depth = input.header.depth;
-    Ok(Box::new(MemorySource { raster: input.decode()?, depth }))
 }

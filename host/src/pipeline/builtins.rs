@@ -3,10 +3,10 @@
 
 use infty_sdk::{ItemSpec, ParamSpec, Params};
 
-use super::parse::StepArgs;
+use crate::engine::grid::TILE;
 use crate::error::{Error, Result};
-use crate::io::{Depth, Encoding, Format, TiffCompression};
-use crate::stream::layout::TILE;
+use crate::format::{Depth, Encoding, Format, TiffCompression};
+use crate::plugins::params::StepArgs;
 
 /// The declaration of `read`.
 pub fn read_spec() -> ItemSpec {

@@ -1,32 +1,23 @@
 //! `infty run`: a pipeline of steps, checked completely before any pixel is read,
-//! then streamed tile by tile through every stage (`crate::stream`).
-
-pub mod builtins;
-pub mod parse;
+//! then streamed tile by tile through every stage (`crate::engine`) from the input's
+//! source to a tiled TIFF or to a file written whole.
 
 use std::path::Path;
 
-use infty_sdk::{ItemKind, OperatorBox, RasterInfo};
+use infty_sdk::{ItemKind, RasterInfo};
 
+use super::builtins::{self, ReadStep, WriteStep};
+use super::parse::RawStep;
+use crate::codecs::input::open_source;
+use crate::codecs::output::{check_destination, write_output};
+use crate::engine::job::{plugin_error, Job, Stage};
+use crate::engine::shard::Shard;
 use crate::error::{Error, Result};
-use crate::io::{self, Format, TiffCompression};
-use crate::registry::Registry;
-use crate::stream::layout::{Layout, TileCompression};
-use crate::stream::source;
-use crate::stream::{Job, Shard, TiffPlan};
-use builtins::{ReadStep, WriteStep};
-use parse::{step_args, RawStep};
-
-/// One operator step, built and ready.
-pub struct Stage {
-    /// How errors name it: `scale (org.infty.basic)`.
-    pub label: String,
-    /// The plugin that provides it, `id@version`, for provenance.
-    pub plugin: String,
-    /// Every parameter's value, defaults included, for provenance.
-    pub settings: serde_json::Value,
-    pub op: OperatorBox,
-}
+use crate::format::{Format, TiffCompression};
+use crate::plugins::params::step_args;
+use crate::plugins::registry::Registry;
+use crate::tiff::layout::{Layout, TileCompression};
+use crate::tiff::sink::{run_to_tiff, TiffPlan};
 
 /// A checked pipeline: `read ! stages... ! write`.
 pub struct Pipeline {
@@ -64,7 +55,7 @@ impl Pipeline {
             .iter()
             .map(|step| build_stage(step, registry))
             .collect::<Result<_>>()?;
-        io::check_destination(&write.path)?;
+        check_destination(&write.path)?;
         let text: Vec<String> =
             steps.iter().map(|s| [std::slice::from_ref(&s.name), &s.words].concat().join(" ")).collect();
         let text = text.join(" ! ");
@@ -73,7 +64,7 @@ impl Pipeline {
 
     /// Reads the input, runs every stage and writes the output, tile by tile.
     pub fn run(self, options: RunOptions) -> Result<()> {
-        let source = source::open(&self.read.path, self.read.format, self.read.unlimited)?;
+        let source = open_source(&self.read.path, self.read.format, self.read.unlimited)?;
         let mut rasters = vec![source.info()];
         for stage in &self.stages {
             let info = stage.op.output_raster(*rasters.last().expect("one")).into_result();
@@ -96,7 +87,7 @@ impl Pipeline {
                 description: self.provenance(options.shard),
                 pyramid: self.write.pyramid,
             };
-            return job.run_to_tiff(layout, &output, &plan);
+            return run_to_tiff(&job, layout, &output, &plan);
         }
         if options.resume || options.shard.is_some() || self.write.pyramid {
             return Err(Error::usage(
@@ -105,8 +96,8 @@ impl Pipeline {
             .with_help("write .tif with --compression deflate, zstd or none"));
         }
         check_size(&self.write.path, &info)?;
-        let raster = job.run_to_memory(encoding.depth, self.write.tile)?;
-        io::write_output(&raster, &encoding, &self.write.path)
+        let raster = job.run_to_memory(self.write.tile)?;
+        write_output(&raster, &encoding, &self.write.path)
     }
 
     /// What identifies this run for the resume journal.
@@ -199,10 +190,6 @@ fn settings_json(name: &str, params: &infty_sdk::Params) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ name: values })
-}
-
-pub fn plugin_error(stage: &Stage, source: infty_sdk::PluginError) -> Error {
-    Error::Plugin { context: format!("{}:", stage.label), source }
 }
 
 fn in_write(write: &WriteStep, error: Error) -> Error {

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use infty_sdk::{ItemKind, ItemSpec, ParamKind, ParamSpec};
 use serde_json::{json, Value};
 
-use crate::registry::{LoadedPlugin, Registry};
+use super::library::LoadedPlugin;
+use super::registry::Registry;
 
 /// Where an item comes from, for the help header.
 pub enum Origin<'a> {

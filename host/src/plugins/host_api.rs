@@ -1,17 +1,25 @@
 //! The services the host gives plugins (`infty_sdk::host`): building any loaded
 //! plugin's operator, sampler or model by name, with the same checks as the command
-//! line; and, for tasks, images, progress, Ctrl-C and warnings (see `task`).
+//! line; and, for tasks, images read window by window, a progress bar, Ctrl-C and
+//! warnings.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, Tuple2};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infty_sdk::guard::guard;
-use infty_sdk::host::{HostApi, HostRef, NoiseRequest};
-use infty_sdk::{FieldMut, ItemKind, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
+use infty_sdk::host::{HostApi, HostRef, NoiseRequest, Progress};
+use infty_sdk::{
+    FieldMut, ImageBox, ImageFfi, ImageFfi_TO, ItemKind, ModelBox, OperatorBox, Params, PluginError,
+    RasterInfo, SamplerBox, Window,
+};
 
+use super::registry::{ItemRef, Registry};
+use crate::codecs::input::open_source;
+use crate::engine::source::Source;
 use crate::error::Error;
-use crate::registry::{ItemRef, Registry};
 
 static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
 
@@ -24,17 +32,8 @@ pub fn install(registry: &'static Registry) {
 pub fn host_ref() -> HostRef {
     static HOST: OnceLock<HostRef> = OnceLock::new();
     *HOST.get_or_init(|| {
-        HostApi {
-            new_operator,
-            new_sampler,
-            noise,
-            new_model,
-            open_image: crate::task::open_image,
-            progress: crate::task::progress,
-            interrupted: crate::task::interrupted,
-            warn: crate::task::warn,
-        }
-        .leak_into_prefix()
+        HostApi { new_operator, new_sampler, noise, new_model, open_image, progress, interrupted, warn }
+            .leak_into_prefix()
     })
 }
 
@@ -121,4 +120,78 @@ extern "C" fn noise(_request: NoiseRequest, _field: FieldMut<'_>) -> RResult<(),
         PluginError::unsupported("the host's noise service is retired")
             .with_help("draw coordinate-keyed noise with infty_sdk::noise::NoiseKey"),
     )
+}
+
+/// The host's image reader as a plugin sees it.
+struct OpenedImage(Box<dyn Source>);
+
+impl ImageFfi for OpenedImage {
+    fn info(&self) -> RasterInfo {
+        self.0.info()
+    }
+
+    fn read(&self, window: Window, out: FieldMut<'_>) -> RResult<(), PluginError> {
+        guard(|| {
+            let bounds = self.0.info().bounds();
+            if !bounds.contains(&window) || out.window != window {
+                return Err(PluginError::invalid_input(format!(
+                    "cannot read window {window:?}: the image is {}x{} and the buffer holds {:?}",
+                    bounds.width, bounds.height, out.window
+                )));
+            }
+            self.0.read(window, out).map_err(|e| PluginError::invalid_input(e.to_string()))
+        })
+    }
+}
+
+extern "C" fn open_image(path: RStr<'_>) -> RResult<ImageBox, PluginError> {
+    guard(|| {
+        let source =
+            open_source(path.as_str(), None, false).map_err(|e| PluginError::invalid_input(e.to_string()))?;
+        Ok(ImageFfi_TO::from_value(OpenedImage(source), TD_Opaque))
+    })
+}
+
+static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Draws a task's progress on stderr: bar, count, rate, ETA and its message.
+extern "C" fn progress(update: Progress<'_>) {
+    let Ok(mut slot) = BAR.lock() else { return };
+    if update.total == 0 {
+        if let Some(bar) = slot.take() {
+            bar.finish_and_clear();
+        }
+        return;
+    }
+    let bar = slot.get_or_insert_with(|| {
+        let bar = ProgressBar::with_draw_target(Some(update.total), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} ETA {eta}  {msg}")
+            .expect("a valid template")
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_position(update.done);
+        bar.reset_eta();
+        bar
+    });
+    bar.set_length(update.total);
+    bar.set_position(update.done);
+    bar.set_message(update.message.as_str().to_string());
+}
+
+/// Clears a task's progress bar, if it drew one.
+pub fn end_progress() {
+    progress(Progress { done: 0, total: 0, message: "".into() });
+}
+
+extern "C" fn interrupted() -> bool {
+    crate::interrupt::stop_requested()
+}
+
+/// Prints a warning above the progress bar, if one is drawn.
+extern "C" fn warn(message: RStr<'_>) {
+    let line = format!("infty: warning: {message}");
+    match BAR.lock().ok().as_ref().and_then(|b| b.as_ref()) {
+        Some(bar) => bar.suspend(|| eprintln!("{line}")),
+        None => eprintln!("{line}"),
+    }
 }

@@ -1,19 +1,12 @@
-//! Tasks: `infty <task> ARG... [--param v]...`, and the services the host gives a
-//! running task (images read window by window, a progress bar, warnings, Ctrl-C).
+//! Tasks: `infty <task> ARG... [--param v]...`, run in the plugin with checked
+//! parameters; the services it calls meanwhile are `host_api`'s.
 
-use std::sync::Mutex;
+use infty_sdk::ItemSpec;
 
-use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RResult, RStr};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use infty_sdk::guard::guard;
-use infty_sdk::host::Progress;
-use infty_sdk::{FieldMut, ImageBox, ImageFfi, ImageFfi_TO, ItemSpec, PluginError, RasterInfo, Window};
-
+use super::host_api::end_progress;
+use super::params::step_args;
+use super::registry::ItemRef;
 use crate::error::{Error, Result};
-use crate::pipeline::parse::step_args;
-use crate::registry::ItemRef;
-use crate::stream::source::{self, Source};
 
 /// Runs `item` with the words after its name: required parameters may come first,
 /// positionally, in declaration order.
@@ -47,79 +40,6 @@ fn with_positional(
         pairs.push((param.name.to_string(), word.clone()));
     }
     Ok(pairs)
-}
-
-/// The host's image reader as a plugin sees it.
-struct OpenedImage(Box<dyn Source>);
-
-impl ImageFfi for OpenedImage {
-    fn info(&self) -> RasterInfo {
-        self.0.info()
-    }
-
-    fn read(&self, window: Window, out: FieldMut<'_>) -> RResult<(), PluginError> {
-        guard(|| {
-            let bounds = self.0.info().bounds();
-            if !bounds.contains(&window) || out.window != window {
-                return Err(PluginError::invalid_input(format!(
-                    "cannot read window {window:?}: the image is {}x{} and the buffer holds {:?}",
-                    bounds.width, bounds.height, out.window
-                )));
-            }
-            self.0.read(window, out).map_err(|e| PluginError::invalid_input(e.to_string()))
-        })
-    }
-}
-
-pub extern "C" fn open_image(path: RStr<'_>) -> RResult<ImageBox, PluginError> {
-    guard(|| {
-        let source = source::open(path.as_str(), None, false)
-            .map_err(|e| PluginError::invalid_input(e.to_string()))?;
-        Ok(ImageFfi_TO::from_value(OpenedImage(source), TD_Opaque))
-    })
-}
-
-static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
-
-/// Draws a task's progress on stderr: bar, count, rate, ETA and its message.
-pub extern "C" fn progress(update: Progress<'_>) {
-    let Ok(mut slot) = BAR.lock() else { return };
-    if update.total == 0 {
-        if let Some(bar) = slot.take() {
-            bar.finish_and_clear();
-        }
-        return;
-    }
-    let bar = slot.get_or_insert_with(|| {
-        let bar = ProgressBar::with_draw_target(Some(update.total), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} ETA {eta}  {msg}")
-            .expect("a valid template")
-            .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_position(update.done);
-        bar.reset_eta();
-        bar
-    });
-    bar.set_length(update.total);
-    bar.set_position(update.done);
-    bar.set_message(update.message.as_str().to_string());
-}
-
-fn end_progress() {
-    progress(Progress { done: 0, total: 0, message: "".into() });
-}
-
-pub extern "C" fn interrupted() -> bool {
-    crate::interrupt::stop_requested()
-}
-
-/// Prints a warning above the progress bar, if one is drawn.
-pub extern "C" fn warn(message: RStr<'_>) {
-    let line = format!("infty: warning: {message}");
-    match BAR.lock().ok().as_ref().and_then(|b| b.as_ref()) {
-        Some(bar) => bar.suspend(|| eprintln!("{line}")),
-        None => eprintln!("{line}"),
-    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
-//! TIFF through the `tiff` crate, whole images in memory (u8, u16, f32; 1–4 channels).
+//! TIFF through the `tiff` crate, whole images in memory (u8, u16, f32; 1–4 channels),
+//! and what the streaming side shares with it: a directory's header, JPEG's YCbCr.
 
 use std::io::{Read, Seek, Write};
 
+use ::tiff::decoder::{Decoder, DecodingResult, Limits};
+use ::tiff::encoder::colortype::{self, ColorType};
+use ::tiff::encoder::{Compression, DeflateLevel, TiffEncoder, TiffValue};
+use ::tiff::tags::{PhotometricInterpretation, SampleFormat, Tag};
 use infty_sdk::RasterInfo;
-use tiff::decoder::{Decoder, DecodingResult, Limits};
-use tiff::encoder::colortype::{self, ColorType};
-use tiff::encoder::{Compression, DeflateLevel, TiffEncoder, TiffValue};
-use tiff::tags::{PhotometricInterpretation, SampleFormat, Tag};
 
-use super::{Depth, Encoding, Format, Header, TiffCompression};
+use crate::format::{Depth, Encoding, Format, Header, TiffCompression};
 use crate::raster::{Raster, Sample};
 
 /// Decoding stops past this many bytes of decoded samples.
@@ -31,11 +32,11 @@ pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, Str
     let (width, height) = decoder.dimensions().map_err(|e| e.to_string())?;
     let color = decoder.colortype().map_err(|e| e.to_string())?;
     let (channels, bits) = match color {
-        tiff::ColorType::Gray(b) => (1, b),
-        tiff::ColorType::GrayA(b) | tiff::ColorType::Multiband { bit_depth: b, num_samples: 2 } => (2, b),
-        tiff::ColorType::RGB(b) => (3, b),
-        tiff::ColorType::RGBA(b) => (4, b),
-        tiff::ColorType::YCbCr(8) if is_jpeg_ycbcr(decoder) => (3, 8),
+        ::tiff::ColorType::Gray(b) => (1, b),
+        ::tiff::ColorType::GrayA(b) | ::tiff::ColorType::Multiband { bit_depth: b, num_samples: 2 } => (2, b),
+        ::tiff::ColorType::RGB(b) => (3, b),
+        ::tiff::ColorType::RGBA(b) => (4, b),
+        ::tiff::ColorType::YCbCr(8) if is_jpeg_ycbcr(decoder) => (3, 8),
         other => {
             return Err(format!("unsupported colour type {other:?}; supported: gray, gray+alpha, RGB, RGBA"))
         }
@@ -111,7 +112,7 @@ gray_alpha!(GrayAlpha8, u8, 8, SampleFormat::Uint);
 gray_alpha!(GrayAlpha16, u16, 16, SampleFormat::Uint);
 gray_alpha!(GrayAlpha32Float, f32, 32, SampleFormat::IEEEFP);
 
-fn write<C, W>(encoder: &mut TiffEncoder<W>, raster: &Raster) -> tiff::TiffResult<()>
+fn write<C, W>(encoder: &mut TiffEncoder<W>, raster: &Raster) -> ::tiff::TiffResult<()>
 where
     C: ColorType,
     C::Inner: Sample,

@@ -1,16 +1,13 @@
-//! The tile grid of an output image and how each tile is stored in a tiled TIFF:
-//! geometry, sample depth, compression, and the encoding of one tile's samples.
+//! How each tile of an output image is stored in a tiled TIFF: the engine's grid with
+//! the sample depth, compression and offset size, and the encoding of one tile's samples.
 
 use std::io::Write;
 
 use infty_sdk::{RasterInfo, Window};
 
-use crate::io::Depth;
+use crate::engine::grid::Grid;
+use crate::format::Depth;
 use crate::raster::Sample as _;
-
-/// Default edge of the output tiles, in pixels (`write --tile-size`; TIFF tiles must
-/// be multiples of 16).
-pub const TILE: u32 = 256;
 
 /// Compression of tiled TIFF output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,18 +75,22 @@ impl Layout {
         }
     }
 
+    /// The tile grid these tiles are computed in.
+    pub fn grid(&self) -> Grid {
+        Grid { width: self.width, height: self.height, tile: self.tile }
+    }
+
     pub fn tiles_across(&self) -> u32 {
-        self.width.div_ceil(self.tile)
+        self.grid().tiles_across()
     }
 
     pub fn tile_count(&self) -> u32 {
-        self.tiles_across() * self.height.div_ceil(self.tile)
+        self.grid().tile_count()
     }
 
     /// The image region of tile `index` (row-major), clipped at the right and bottom.
     pub fn tile_window(&self, index: u32) -> Window {
-        let (tx, ty) = (index % self.tiles_across() * self.tile, index / self.tiles_across() * self.tile);
-        Window::new(tx.into(), ty.into(), self.tile.min(self.width - tx), self.tile.min(self.height - ty))
+        self.grid().tile_window(index)
     }
 
     /// The stored bytes of one tile: `planar` samples of `window` (channel-major),
@@ -141,6 +142,7 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::grid::TILE;
 
     #[test]
     fn tiles_cover_the_image_and_clip_at_the_edges() {

@@ -6,14 +6,15 @@ use std::io::BufReader;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use tiff::decoder::Decoder;
-use tiff::tags::Tag;
+use ::tiff::decoder::Decoder;
+use ::tiff::tags::Tag;
 
+use super::codec::header_of;
 use super::journal::Paths;
 use super::layout::{Layout, TileCompression};
 use super::writer::TiledWriter;
+use crate::engine::shard::stem_and_extension;
 use crate::error::{Error, Result};
-use crate::io::codec_tiff::header_of;
 
 /// One shard file: its layout, tile table and provenance.
 struct ShardFile {
@@ -101,7 +102,7 @@ fn assemble(files: &[ShardFile], description: &serde_json::Value, part: &Path, o
 /// The shard files of `output`, 1 to N, all present.
 fn find_shards(output: &Path) -> Result<Vec<PathBuf>> {
     let folder = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let (stem, ext) = super::shard::stem_and_extension(output);
+    let (stem, ext) = stem_and_extension(output);
     let prefix = format!("{stem}.shard-");
     let mut found: Vec<(u32, u32, PathBuf)> = std::fs::read_dir(folder)
         .map_err(|e| Error::input(format!("cannot list '{}': {e}", folder.display())))?

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::layout::{Layout, TileCompression};
 use super::writer::{Level, TiledWriter};
-use crate::io::Depth;
+use crate::format::Depth;
 use crate::raster::Sample;
 
 /// Appends every reduced level of the image in `writer` and returns them.

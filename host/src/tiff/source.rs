@@ -1,34 +1,25 @@
-//! A TIFF or BigTIFF read lazily, chunk by chunk (tiles or strips), with a small
-//! cache of decoded chunks shared by the worker threads. Headers are checked before
-//! anything is read: chunk tables must match the image size and lie inside the file,
-//! and absurd sizes are refused unless `read --unlimited` is given.
+//! A TIFF or BigTIFF read lazily, chunk by chunk (tiles or strips), as the engine's
+//! source, with a small cache of decoded chunks shared by the worker threads. The
+//! header is checked (see `limits`) before anything is read.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::BufReader;
 use std::sync::{Arc, Mutex};
 
+use ::tiff::decoder::DecodingResult;
 use infty_sdk::{FieldMut, RasterInfo, Window};
-use tiff::decoder::{ChunkType, Decoder, DecodingResult, Limits};
-use tiff::tags::Tag;
 
-use super::source::Source;
+use super::codec::{is_jpeg_ycbcr, ycbcr_to_rgb};
+use super::limits::{self, Checked, TiffDecoder};
+use crate::engine::grid::TILE;
+use crate::engine::source::Source;
 use crate::error::{Error, Result};
-use crate::io::codec_tiff::{header_of, is_jpeg_ycbcr, ycbcr_to_rgb};
-use crate::io::{Depth, Header};
+use crate::format::{Depth, Header};
 use crate::raster::Sample;
 
-/// Largest image side accepted without `--unlimited` (libvips' own limit is 10M).
-const MAX_SIDE: u32 = 1 << 24;
-/// Largest decoded chunk accepted without `--unlimited`, and with it.
-const MAX_CHUNK_BYTES: u64 = 256 << 20;
-const UNLIMITED_CHUNK_BYTES: u64 = 4 << 30;
 /// The cache keeps the chunks of about two bands of output tiles (a tile row plus
 /// halos), so each chunk is decoded about once; within these bounds.
 const CACHE_MIN_BYTES: u64 = 8 << 20;
 const CACHE_MAX_BYTES: u64 = 128 << 20;
-
-type TiffDecoder = Decoder<BufReader<File>>;
 
 /// One decoded chunk, interleaved, `width` samples per row.
 struct Chunk {
@@ -59,46 +50,13 @@ struct Cache {
 impl TiffSource {
     /// Opens `path` and checks its header and chunk tables.
     pub fn open(path: &str, unlimited: bool) -> Result<TiffSource> {
-        let bad = |reason: String| Error::input(format!("'{path}': {reason}"));
-        let mut decoder = open_decoder(path, unlimited)?;
-        let header = header_of(&mut decoder).map_err(|e| bad(format!("cannot decode TIFF: {e}")))?;
-        let RasterInfo { width, height, channels, .. } = header.info;
-        let hint = "if the file is genuine, give `read --unlimited` (no limit per side, 4 GiB per chunk)";
-        if width == 0 || height == 0 {
-            return Err(bad(format!("the image is empty ({width}x{height})")));
-        }
-        if !unlimited && (width > MAX_SIDE || height > MAX_SIDE) {
-            return Err(
-                bad(format!("claims {width}x{height} pixels, more than {MAX_SIDE} per side")).with_help(hint)
-            );
-        }
-        let planar = decoder.find_tag_unsigned::<u16>(Tag::PlanarConfiguration).ok().flatten().unwrap_or(1);
-        if planar == 2 && channels > 1 {
-            return Err(bad("planar-separate TIFF (one plane per channel) is not supported".into())
-                .with_help(
-                    "convert it first, e.g. `tiffcp -p contig in.tif out.tif` or `vips copy in.tif out.tif`",
-                ));
-        }
-        let chunk = decoder.chunk_dimensions();
-        let bytes =
-            u64::from(chunk.0) * u64::from(chunk.1) * u64::from(channels) * sample_bytes(header.depth);
-        let limit = chunk_limit(unlimited);
-        if bytes > limit {
-            let error = bad(format!(
-                "one {} of {}x{} pixels decodes to {} MiB, more than the {} MiB limit",
-                chunk_name(&decoder),
-                chunk.0,
-                chunk.1,
-                bytes >> 20,
-                limit >> 20
-            ));
-            return Err(if unlimited { error } else { error.with_help(hint) });
-        }
-        check_chunk_table(&mut decoder, &header, chunk, path)?;
+        let Checked { mut decoder, header, chunk, chunk_bytes: bytes } =
+            limits::open_checked(path, unlimited)?;
+        let width = header.info.width;
         let ycbcr = is_jpeg_ycbcr(&mut decoder);
         let chunks_across = width.div_ceil(chunk.0);
         // Chunk rows under one band of 256-px output tiles and their halos, twice.
-        let band_rows = u64::from((super::layout::TILE + 64).div_ceil(chunk.1) + 1);
+        let band_rows = u64::from((TILE + 64).div_ceil(chunk.1) + 1);
         let budget =
             (2 * band_rows * u64::from(chunks_across) * bytes).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
         let cache = Cache { chunks: HashMap::new(), bytes: 0, budget: budget as usize, clock: 0 };
@@ -121,7 +79,7 @@ impl TiffSource {
         }
         let mut decoder = match self.decoders.lock().expect("decoder pool").pop() {
             Some(d) => d,
-            None => open_decoder(&self.path, self.unlimited)?,
+            None => limits::open_decoder(&self.path, self.unlimited)?,
         };
         let decoded = decoder.read_chunk(index);
         let width = decoder.chunk_data_dimensions(index).0 as usize;
@@ -221,92 +179,4 @@ fn copy_region<T: Sample>(
             }
         }
     }
-}
-
-fn open_decoder(path: &str, unlimited: bool) -> Result<TiffDecoder> {
-    let file = File::open(path).map_err(|e| Error::input(format!("cannot open '{path}': {e}")))?;
-    let mut limits = Limits::default();
-    limits.decoding_buffer_size = chunk_limit(unlimited) as usize;
-    limits.intermediate_buffer_size = chunk_limit(unlimited) as usize;
-    Decoder::new(BufReader::new(file))
-        .map(|d| d.with_limits(limits))
-        .map_err(|e| Error::input(format!("'{path}': cannot decode TIFF: {e}")))
-}
-
-fn chunk_limit(unlimited: bool) -> u64 {
-    if unlimited {
-        UNLIMITED_CHUNK_BYTES
-    } else {
-        MAX_CHUNK_BYTES
-    }
-}
-
-fn sample_bytes(depth: Depth) -> u64 {
-    match depth {
-        Depth::U8 => 1,
-        Depth::U16 => 2,
-        Depth::F32 => 4,
-    }
-}
-
-fn chunk_name(decoder: &TiffDecoder) -> &'static str {
-    match decoder.get_chunk_type() {
-        ChunkType::Tile => "tile",
-        ChunkType::Strip => "strip",
-    }
-}
-
-/// The chunk offset and byte-count tables must have one entry per chunk, and every
-/// chunk must lie inside the file: a header that lies is refused before decoding.
-fn check_chunk_table(
-    decoder: &mut TiffDecoder,
-    header: &Header,
-    chunk: (u32, u32),
-    path: &str,
-) -> Result<()> {
-    let info = header.info;
-    let pixel_bytes = u64::from(info.channels) * sample_bytes(header.depth);
-    let (offsets_tag, counts_tag) = match decoder.get_chunk_type() {
-        ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
-        ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
-    };
-    let bad = |reason: String| {
-        Error::input(format!("'{path}': {reason}")).with_help("the file is truncated or corrupt")
-    };
-    let table = |decoder: &mut TiffDecoder, tag| {
-        decoder.get_tag_u64_vec(tag).map_err(|e| bad(format!("cannot read its {tag:?} table: {e}")))
-    };
-    let offsets = table(decoder, offsets_tag)?;
-    let counts = table(decoder, counts_tag)?;
-    let expected = u64::from(info.width.div_ceil(chunk.0)) * u64::from(info.height.div_ceil(chunk.1));
-    if offsets.len() as u64 != expected || counts.len() as u64 != expected {
-        return Err(bad(format!(
-            "its header lists {} chunks ({} byte counts) for a {}x{} image of {}x{} chunks, which needs {expected}",
-            offsets.len(),
-            counts.len(),
-            info.width,
-            info.height,
-            chunk.0,
-            chunk.1
-        )));
-    }
-    let file_len =
-        std::fs::metadata(path).map_err(|e| Error::input(format!("cannot read '{path}': {e}")))?.len();
-    let uncompressed = decoder.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten().unwrap_or(1) == 1;
-    for (i, (&offset, &count)) in offsets.iter().zip(&counts).enumerate() {
-        if offset.checked_add(count).is_none_or(|end| end > file_len) {
-            return Err(bad(format!(
-                "chunk {i} claims bytes {offset}..{} but the file has {file_len} bytes",
-                offset.saturating_add(count)
-            )));
-        }
-        let (w, h) = decoder.chunk_data_dimensions(i as u32);
-        let needed = u64::from(w) * u64::from(h) * pixel_bytes;
-        if uncompressed && count < needed {
-            return Err(bad(format!(
-                "uncompressed chunk {i} holds {count} bytes but its {w}x{h} pixels need {needed}"
-            )));
-        }
-    }
-    Ok(())
 }

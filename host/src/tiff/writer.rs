@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::layout::Layout;
-use crate::io::Depth;
+use crate::format::Depth;
 
 /// A reduced-resolution level whose tiles are already in the file.
 pub struct Level {

@@ -1,0 +1,7 @@
+//! Image files read or written whole: PNG and JPEG through the `image` crate, TIFF
+//! through `crate::tiff`; an input opened as the engine's source; an output written
+//! atomically.
+
+pub mod input;
+pub mod output;
+mod png_jpeg;

@@ -1,0 +1,13 @@
+//! Everything TIFF: whole images through the `tiff` crate, files read lazily chunk by
+//! chunk as the engine's source, and tiled output written tile by tile (with its
+//! resume journal, pyramid levels and the merging of shards).
+
+pub mod codec;
+mod journal;
+pub mod layout;
+mod limits;
+pub mod merge;
+mod pyramid;
+pub mod sink;
+pub mod source;
+mod writer;
