@@ -1,6 +1,26 @@
 //! The parameters every patch-sampling operator declares, written once.
 
-use infty_sdk::ParamSpec;
+use infty_sdk::{FromParam, ParamSpec, Params, PluginError};
+
+/// How a patch-sampling operator conditions its model on the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A guided model reads the input through its guide field.
+    Guided,
+    /// Only the encoder reads the input (z), as in the paper's zero-shot tasks.
+    Encode,
+}
+
+impl FromParam for Mode {
+    fn from_param(params: &Params, name: &str) -> Result<Self, PluginError> {
+        Ok(if params.text(name)? == "encode" { Mode::Encode } else { Mode::Guided })
+    }
+}
+
+/// `--mode` ([`Mode`]), described for the task by `summary`.
+pub fn mode(summary: &str) -> ParamSpec {
+    ParamSpec::choice("mode", summary, &["guided", "encode"]).default_text("guided")
+}
 
 /// `--model`: a `.safetensors` file or a name under a models folder
 /// ([`crate::model_file::get`]), `default_model` when not given.

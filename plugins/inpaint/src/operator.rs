@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 
 use infty_kit::fill::membrane_fill;
+use infty_kit::patches::param::Mode;
 use infty_kit::patches::{colour_planes, rgb_model, ChainSetup, Lattice, PatchCache};
 use infty_sdk::{
     FieldMut, FieldRef, GuideKind, ItemSpec, ModelInfo, Operator, Params, PluginError, RasterInfo,
@@ -13,7 +14,7 @@ use infty_sdk::{
 
 use crate::mask::{known_weights, Mask};
 use crate::sample::{GuideUse, InpaintSampler, Patch};
-use crate::settings::{self, GuidanceSchedule, Mode, Settings};
+use crate::settings::{self, GuidanceSchedule, Settings};
 
 /// `inpaint`.
 pub struct Inpaint {

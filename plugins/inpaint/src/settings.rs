@@ -2,26 +2,11 @@
 //! settings the operator reads.
 
 use infty_kit::model_file::ModelFile;
-use infty_kit::patches::param;
+use infty_kit::patches::param::{self, Mode};
 use infty_sdk::{FromParam, ItemSpec, ParamSpec, Params, PluginError};
 
 /// The model `--model` names when it is not given: `models/default-inpaint/`.
 pub const DEFAULT_MODEL: &str = "default-inpaint";
-
-/// What a mask-guided model reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// The known pixels, through its guide.
-    Guided,
-    /// Only z from the encoder on the known pixels, and the guidance.
-    Encode,
-}
-
-impl FromParam for Mode {
-    fn from_param(params: &Params, name: &str) -> Result<Self, PluginError> {
-        Ok(if params.text(name)? == "encode" { Mode::Encode } else { Mode::Guided })
-    }
-}
 
 /// λ_t over the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,12 +34,9 @@ infty_sdk::settings! {
         pub mask: String =
             ParamSpec::text("mask", "mask image of the input's size: non-zero marks pixels to fill"),
         pub invert_mask: bool = ParamSpec::switch("invert-mask", "fill the mask's zero pixels instead"),
-        pub mode: Mode = ParamSpec::choice(
-            "mode",
+        pub mode: Mode = param::mode(
             "guided: a mask-guided model reads the known pixels; encode: only the encoder (on the known pixels) and guidance",
-            &["guided", "encode"],
-        )
-        .default_text("guided"),
+        ),
         pub model: ModelFile = param::model(DEFAULT_MODEL),
         pub sampler: String = param::sampler(),
         pub steps: String = param::steps(),

@@ -3,12 +3,13 @@
 
 use std::sync::Mutex;
 
+use infty_kit::patches::param::Mode;
 use infty_kit::patches::{colour_planes, rgb_model, ChainSetup, Lattice, PatchCache};
 use infty_kit::resample::{bicubic, BICUBIC_MARGIN};
 use infty_sdk::{FieldMut, FieldRef, GuideKind, ModelInfo, Params, PluginError, RasterInfo, Window};
 
 use crate::sample::{Patch, PatchSampler};
-use crate::settings::{Mode, Settings};
+use crate::settings::Settings;
 
 /// A patch whose guide varies less than this (in [−1, 1], about a quarter of an
 /// 8-bit level) is flat: its output is the guide's colour, without sampling.

@@ -2,27 +2,11 @@
 //! settings the operator reads.
 
 use infty_kit::model_file::ModelFile;
-use infty_kit::patches::param;
-use infty_sdk::{FromParam, ItemSpec, ParamSpec, Params, PluginError};
+use infty_kit::patches::param::{self, Mode};
+use infty_sdk::{ItemSpec, ParamSpec};
 
 /// The model `--model` names when it is not given: `models/default-sr/`.
 pub const DEFAULT_MODEL: &str = "default-sr";
-
-/// How the output is made from the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// A guided model reads the input, evaluated bicubically at every output pixel.
-    Guided,
-    /// The paper's zero-shot super-resolution: the encoder reads the input at the
-    /// model's size and the decoder samples at the output's (docs/reference.md §6).
-    Encode,
-}
-
-impl FromParam for Mode {
-    fn from_param(params: &Params, name: &str) -> Result<Self, PluginError> {
-        Ok(if params.text(name)? == "encode" { Mode::Encode } else { Mode::Guided })
-    }
-}
 
 infty_sdk::settings! {
     /// Checked parameters.
@@ -31,12 +15,10 @@ infty_sdk::settings! {
         pub scale: f64 = ParamSpec::float("scale", "output size / input size, e.g. 2, 3.7, 4")
             .greater_than(0.0)
             .at_most(64.0),
-        pub mode: Mode = ParamSpec::choice(
-            "mode",
-            "guided: the model reads the input at every output pixel; encode: zero-shot, through z only",
-            &["guided", "encode"],
-        )
-        .default_text("guided"),
+        /// Encode: the paper's zero-shot super-resolution, the encoder reading the input at
+        /// the model's size and the decoder sampling at the output's (docs/reference.md §6).
+        pub mode: Mode =
+            param::mode("guided: the model reads the input at every output pixel; encode: zero-shot, through z only"),
         pub model: ModelFile = param::model(DEFAULT_MODEL),
         pub sampler: String = param::sampler(),
         pub steps: String = param::steps(),
