@@ -65,7 +65,7 @@ def consistency(lr, sr, scale):
 
 def patch_borders(n):
     """The first pixel after each patch border on an axis of n pixels (the lattice of
-    sdk/src/patches/lattice.rs)."""
+    kit/src/patches/lattice.rs)."""
     stride = PATCH - OVERLAP
     origins = [o for o in range(0, n, stride) if o + PATCH < n] + [n - PATCH]
     edges = {o for o in origins[1:]} | {o + PATCH for o in origins[:-1]}
