@@ -165,7 +165,7 @@ mod tests {
         };
         assert!(
             check_abi_version(&format!("{major}.{minor}.999")).is_ok(),
-            "appended layouts are compatible"
+            "patch releases share the layout"
         );
         let next = if major == 0 { format!("0.{}.0", minor + 1) } else { format!("{}.0.0", major + 1) };
         let err = check_abi_version(&next).unwrap_err();

@@ -5,8 +5,7 @@
 
 use infty_kit::guide::{fill_guide, mask_guide};
 use infty_kit::patches::{ChainSetup, PatchChain};
-use infty_sdk::Denoised;
-use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Point, Points, RasterInfo, Step};
+use infty_sdk::{Denoised, ModelBox, ModelInfo, ModelInput, PluginError, Point, Points, RasterInfo, Step};
 
 /// What a model's guide channels get.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ fn sigma_param() -> ParamSpec {
         .at_most(SIGMA_MAX)
         .with_help(
             "∞-Diff configs use 1 px at the training size; at another size use σ·S'/S \
-             (docs/reference.md §2.2).",
+             (docs/reference.md §2.3).",
         )
 }
 

@@ -4,7 +4,6 @@
 
 use infty_kit::patches::{ChainSetup, PatchChain};
 use infty_kit::resample::{area, lowres_guide};
-use infty_sdk::Denoised;
 use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Points, RasterInfo, Step};
 
 /// Everything one patch size needs: the model and the chain set up for it.
@@ -63,7 +62,7 @@ impl PatchSampler {
             if let Some(scale) = self.consistency {
                 self.pull_to_input(step.index as usize, x, &mut eps, &mollified_guides, scale)?;
             }
-            Ok(Denoised { eps, shift: Vec::new() })
+            Ok(eps.into())
         };
         let origins: Vec<(u32, u32)> = patches.iter().map(|p| p.origin).collect();
         let x = self.chain.run(&origins, raster, &mollified_guides.concat(), 0, denoise)?;
