@@ -5,10 +5,13 @@
 //!
 //! MODE is `sparse` (decoder on FRACTION of the SIZE² pixels, as in training), `dense`
 //! (decoder on every pixel, as in sampling) or `encoder` (every pixel). The device is
-//! `INFTY_BENCH_DEVICE` (`cpu` by default; `cuda` on a GPU machine).
+//! `INFTY_BENCH_DEVICE` (`cpu` by default; `cuda` on a GPU machine). With
+//! `INFTY_BENCH_PROFILE=1` it also prints the median time of each stage of the forward;
+//! `INFTY_BENCH_REPEATS` sets the number of timed runs (5).
 
 use std::time::Instant;
 
+use infty_net::layers::Trace;
 use infty_net::sparse::Layout;
 use infty_net::{Net, NetConfig};
 use tch::{Device, Kind, Tensor};
@@ -20,6 +23,21 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
     kib.unwrap_or(0.0) / 1024.0
+}
+
+/// The median time of each stage over the runs, and its share of the sum.
+fn print_stages(runs: &[Vec<(String, f64)>]) {
+    let medians: Vec<(&str, f64)> = (0..runs[0].len())
+        .map(|i| {
+            let mut t: Vec<f64> = runs.iter().map(|r| r[i].1).collect();
+            t.sort_by(f64::total_cmp);
+            (runs[0][i].0.as_str(), t[t.len() / 2])
+        })
+        .collect();
+    let total: f64 = medians.iter().map(|(_, t)| t).sum();
+    for (name, median) in medians {
+        println!("  {name:<16} {:>8.1} ms  {:>5.1}%", median * 1e3, 100.0 * median / total);
+    }
 }
 
 fn main() {
@@ -48,25 +66,38 @@ fn main() {
         Tensor::from_slice(&[500f32]).to_device(device),
         Tensor::randn([1, cfg.z_dim], (Kind::Float, device)),
     );
-    let run = || {
-        let out = if mode == "encoder" { net.encode(&x, &layout) } else { net.denoise(&x, &t, &z, &layout) };
+    let run = |trace: &mut Trace| {
+        let out = tch::no_grad(|| {
+            if mode == "encoder" {
+                net.encoder.forward(&x, &layout, false, trace)
+            } else {
+                net.decoder.forward(&x, &t, &z, &layout, false, trace)
+            }
+        });
         out.sum(Kind::Float).double_value(&[])
     };
-    run();
-    let mut times: Vec<f64> = (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
+    run(&mut Trace::off());
+    let mut times = Vec::new();
+    let mut stages: Vec<Vec<(String, f64)>> = Vec::new();
+    let profile = std::env::var_os("INFTY_BENCH_PROFILE").is_some();
+    let repeats: usize = std::env::var("INFTY_BENCH_REPEATS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    for _ in 0..repeats.max(1) {
+        let mut trace = if profile { Trace::timed() } else { Trace::off() };
+        let start = Instant::now();
+        run(&mut trace);
+        times.push(start.elapsed().as_secs_f64());
+        stages.push(trace.times().to_vec());
+    }
     times.sort_by(f64::total_cmp);
+    if profile {
+        print_stages(&stages);
+    }
     println!(
         "{} {mode} {size}² {:.1}% on {}: median {:.3} s (min {:.3}), peak RSS {:.0} MiB, {} threads",
         args[0],
         fraction * 100.0,
         infty_net::device::name(device),
-        times[2],
+        times[times.len() / 2],
         times[0],
         peak_rss_mib(),
         tch::get_num_threads()

@@ -2,6 +2,7 @@
 //! names, and the optional trace the parity tests read intermediates from.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use tch::{nn, Kind, Tensor};
 
@@ -57,39 +58,82 @@ impl ChannelNorm {
         Self { weight: p.ones("weight", &shape), bias: p.zeros("bias", &shape), eps }
     }
 
-    /// Normalises `x` over dimension 1.
+    /// Normalises `x` over dimension 1: one native LayerNorm over the channels of the
+    /// NHWC view. In the grid U-Net's channels-last layout that view is contiguous, so
+    /// this is a single pass (a `var` and a `mean` over a strided dimension cost 20% of
+    /// the reference's U-Net; docs/network.md#profile).
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let var = x.var_dim(1, false, true);
-        let mean = x.mean_dim(1, true, Kind::Float);
-        (x - mean) * (var + self.eps).rsqrt() * &self.weight + &self.bias
+        let c = self.weight.size()[1];
+        let (weight, bias) = (self.weight.view([c]), self.bias.view([c]));
+        let nhwc = x.permute([0, 2, 3, 1]);
+        nhwc.layer_norm([c], Some(&weight), Some(&bias), self.eps, false).permute([0, 3, 1, 2])
     }
 }
 
-/// Intermediates recorded during a forward pass, by name; off unless a test asks.
+/// `x` `(B, C, H, W)` with channels-last strides: the layout every op of the grid U-Net
+/// keeps (oneDNN's convolutions prefer it, and `ChannelNorm` needs it to be one pass).
+pub fn channels_last(x: &Tensor) -> Tensor {
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+/// What a forward pass reports at each named stage boundary: nothing, a copy of the
+/// intermediate (the parity tests), or the wall time since the previous boundary (the
+/// profile of `bench/net`; on a CPU every op has finished when it returns).
 #[derive(Default)]
-pub struct Trace(Option<BTreeMap<String, Tensor>>);
+pub enum Trace {
+    /// Nothing recorded.
+    #[default]
+    Off,
+    /// Every named intermediate.
+    Tensors(BTreeMap<String, Tensor>),
+    /// Seconds spent per stage, in order, and when the last stage ended.
+    Times(Vec<(String, f64)>, Instant),
+}
 
 impl Trace {
     /// A trace that records nothing.
     pub fn off() -> Self {
-        Self(None)
+        Self::Off
     }
 
     /// A trace that records every named intermediate.
     pub fn on() -> Self {
-        Self(Some(BTreeMap::new()))
+        Self::Tensors(BTreeMap::new())
     }
 
-    /// Records a detached copy of `t` under `name`.
+    /// A trace that times the stages between named intermediates, from now.
+    pub fn timed() -> Self {
+        Self::Times(Vec::new(), Instant::now())
+    }
+
+    /// Records a detached copy of `t` under `name`, or the time since the last record.
     pub fn record(&mut self, name: &str, t: &Tensor) {
-        if let Some(map) = &mut self.0 {
-            map.insert(name.to_string(), t.detach().copy());
+        match self {
+            Self::Off => {}
+            Self::Tensors(map) => {
+                map.insert(name.to_string(), t.detach().copy());
+            }
+            Self::Times(times, since) => {
+                times.push((name.to_string(), since.elapsed().as_secs_f64()));
+                *since = Instant::now();
+            }
         }
     }
 
     /// A recorded intermediate.
     pub fn get(&self, name: &str) -> Option<&Tensor> {
-        self.0.as_ref()?.get(name)
+        match self {
+            Self::Tensors(map) => map.get(name),
+            _ => None,
+        }
+    }
+
+    /// The stage times recorded, in order.
+    pub fn times(&self) -> &[(String, f64)] {
+        match self {
+            Self::Times(times, _) => times,
+            _ => &[],
+        }
     }
 }
 

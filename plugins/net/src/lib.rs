@@ -10,6 +10,7 @@
 //! let model = infty_sdk::host::model("net", &[("checkpoint", "models/sr.safetensors")])?;
 //! ```
 
+pub mod allocator;
 pub mod block;
 pub mod checkpoint;
 pub mod config;

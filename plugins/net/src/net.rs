@@ -7,7 +7,7 @@ use tch::{nn, Device, Tensor};
 
 use crate::checkpoint::{check_names, Checkpoint};
 use crate::config::NetConfig;
-use crate::layers::Trace;
+use crate::layers::{channels_last, Trace};
 use crate::sparse::Layout;
 use crate::unet::{Decoder, Encoder};
 
@@ -27,10 +27,21 @@ impl Net {
     /// A freshly initialised network (PyTorch's default initialisation, seeded).
     pub fn new(cfg: &NetConfig, device: Device, seed: i64) -> Result<Self, PluginError> {
         cfg.validate().map_err(|e| PluginError::invalid_input(format!("network config: {e}")))?;
+        crate::allocator::keep_freed_memory();
         tch::manual_seed(seed);
         let vs = nn::VarStore::new(device);
         let decoder = Decoder::new(vs.root() / "decoder", cfg);
         let encoder = Encoder::new(vs.root() / "encoder", cfg);
+        // Convolution weights channels-last like the U-Net's activations, or oneDNN
+        // copies each weight into that layout on every call. Loading copies into these
+        // strides; saving writes them contiguous.
+        tch::no_grad(|| {
+            for (_, mut var) in vs.variables() {
+                if var.dim() == 4 {
+                    var.set_data(&channels_last(&var));
+                }
+            }
+        });
         Ok(Self { cfg: cfg.clone(), vs, decoder, encoder })
     }
 

@@ -33,7 +33,9 @@ fn to_grid(h: &Tensor, layout: &Layout, cfg: &NetConfig, trace: &mut Trace) -> T
     let r = cfg.uno_res;
     let (grid, found) = interpolate_to_grid(h, layout, r, cfg.knn_neighbours);
     let grid = grid.view([layout.batch, r, r, -1]).permute([0, 3, 1, 2]);
-    trace_neighbours(trace, &found, r * r, cfg.knn_neighbours);
+    if matches!(trace, Trace::Tensors(_)) {
+        trace_neighbours(trace, &found, r * r, cfg.knn_neighbours);
+    }
     trace.record("knn_grid", &grid);
     grid
 }
@@ -131,7 +133,9 @@ impl Decoder {
             h = block.forward(&h, Some(&skip), &ctx);
         }
         trace.record("up_last_out", &h);
-        self.linear_out.forward(&h)
+        let out = self.linear_out.forward(&h);
+        trace.record("out", &out);
+        out
     }
 
     /// Bilinear reads of the `(B, Cb, R, R)` grid at the points, `(B, N, Cb)`. The
@@ -195,6 +199,8 @@ impl Encoder {
         let grid = to_grid(&self.uno_linear_in.forward(&h), layout, &self.cfg, trace);
         let out = self.uno.forward(&grid, None, None, train);
         trace.record("uno_out", &out);
-        self.linear_out.forward(&out.mean_dim([2, 3].as_slice(), false, Kind::Float))
+        let z = self.linear_out.forward(&out.mean_dim([2, 3].as_slice(), false, Kind::Float));
+        trace.record("out", &z);
+        z
     }
 }

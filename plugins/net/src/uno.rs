@@ -5,7 +5,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::config::NetConfig;
-use crate::layers::{conv2d, conv_transpose2d, gelu, linear, ChannelNorm};
+use crate::layers::{channels_last, conv2d, conv_transpose2d, gelu, linear, ChannelNorm};
 
 /// `ConvBlock(nin, nout)`: LN → GELU → conv3×3, LN, time scale/shift, latent scale,
 /// GELU → dropout → conv3×3, plus a 1×1 residual projection when widths differ.
@@ -90,10 +90,18 @@ impl Attention {
         let seq = x.flatten(2, 3).transpose(1, 2); // (B, L, C)
         let qkv = self.qkv.forward(&self.norm.forward(&seq)).view([b, h * w, 3, self.heads, HEAD_DIM]);
         let qkv = qkv.permute([2, 0, 3, 1, 4]); // (3, B, heads, L, 32)
-        let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
-        let scores = q.matmul(&k.transpose(-2, -1)) / (HEAD_DIM as f64).sqrt();
-        let attended = scores.softmax(-1, tch::Kind::Float).matmul(&v); // (B, heads, L, 32)
-        let merged = attended.permute([0, 2, 1, 3]).reshape([b, h * w, self.heads * HEAD_DIM]);
+                                                // softmax(q·kᵀ/√32)·v, fused (flash attention on CPU and CUDA).
+        let attended = Tensor::scaled_dot_product_attention(
+            &qkv.get(0),
+            &qkv.get(1),
+            &qkv.get(2),
+            None::<Tensor>,
+            0.0,
+            false,
+            None,
+            false,
+        ); // (B, heads, L, 32)
+        let merged = attended.transpose(1, 2).reshape([b, h * w, self.heads * HEAD_DIM]);
         let out = self.out.forward(&merged).transpose(1, 2).view([b, c, h, w]);
         x + out
     }
@@ -209,7 +217,7 @@ impl Uno {
     /// `(B, Cb, R, R)` → `(B, nout, R', R')`; skips are pushed after every pair and
     /// concatenated (x first) before every pair on the way up.
     pub fn forward(&self, x: &Tensor, temb: Option<&Tensor>, z: Option<&Tensor>, train: bool) -> Tensor {
-        let mut x = self.fc0.forward(x);
+        let mut x = self.fc0.forward(&channels_last(x));
         let mut skips = Vec::new();
         for (level, down) in &self.downs {
             for pair in level {
