@@ -18,12 +18,18 @@ pub use chain::{ChainSetup, PatchChain};
 use lattice::Blend;
 pub use lattice::Lattice;
 
-/// The model at `path` on `device`, built through the host, refused unless it makes RGB
-/// (the patch chains sample 3 planes); `task` names the caller in the refusal.
-pub fn rgb_model(path: &Path, device: &str, task: &str) -> Result<(ModelBox, ModelInfo), PluginError> {
-    let shown = path.display();
-    let model = infty_sdk::host::model("net", &[("checkpoint", &shown.to_string()), ("device", device)])
-        .map_err(|e| e.with_param("model"))?;
+/// The model at `path` on `device` in `precision`, built through the host, refused
+/// unless it makes RGB (the patch chains sample 3 planes); `task` names the caller in
+/// the refusal.
+pub fn rgb_model(
+    path: &Path,
+    device: &str,
+    precision: &str,
+    task: &str,
+) -> Result<(ModelBox, ModelInfo), PluginError> {
+    let shown = path.display().to_string();
+    let params = [("checkpoint", shown.as_str()), ("device", device), ("precision", precision)];
+    let model = infty_sdk::host::model("net", &params).map_err(|e| e.with_param("model"))?;
     let info = model.info();
     if info.channels != 3 {
         return Err(PluginError::invalid_param(

@@ -49,6 +49,16 @@ pub fn device() -> ParamSpec {
     ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto")
 }
 
+/// `--precision` the model computes in.
+pub fn precision() -> ParamSpec {
+    ParamSpec::choice(
+        "precision",
+        "fp32, bf16, or auto: bf16 where the CPU has AVX512-BF16/AMX, or on CUDA",
+        &["fp32", "bf16", "auto"],
+    )
+    .default_text("auto")
+}
+
 /// `--batch`: patches per model call.
 pub fn batch() -> ParamSpec {
     ParamSpec::int("batch", "patches per model call").default_int(8).at_least(1.0).at_most(256.0)

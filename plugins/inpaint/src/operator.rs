@@ -32,7 +32,8 @@ impl Operator for Inpaint {
     fn new(params: &Params) -> Result<Self, PluginError> {
         let settings = Settings::from_params(params)?;
         let mask = Mask::open(&settings.mask, settings.invert_mask)?;
-        let (model, info) = rgb_model(&settings.model.0, &settings.device, "inpainting")?;
+        let (model, info) =
+            rgb_model(&settings.model.0, &settings.device, &settings.precision, "inpainting")?;
         let guide =
             check_model(&info, settings.mode == Mode::Guided, &settings.model.0.display().to_string())?;
         let setup = ChainSetup {

@@ -66,6 +66,7 @@ infty_sdk::settings! {
         .default_text("alpha"),
         pub seed: u64 = param::seed(),
         pub device: String = param::device(),
+        pub precision: String = param::precision(),
         pub overlap: u32 = ParamSpec::int("overlap", "overlap of neighbouring patches, in pixels")
             .default_int(16)
             .at_least(1.0)

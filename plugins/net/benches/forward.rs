@@ -3,16 +3,20 @@
 //!
 //!   cargo bench -p infty-net --bench forward -- CONFIG MODE SIZE [FRACTION]
 //!
+//! CONFIG is a preset (`tiny`, `ffhq128`, …) or a checkpoint whose config to build.
 //! MODE is `sparse` (decoder on FRACTION of the SIZE² pixels, as in training), `dense`
 //! (decoder on every pixel, as in sampling) or `encoder` (every pixel). The device is
-//! `INFTY_BENCH_DEVICE` (`cpu` by default; `cuda` on a GPU machine). With
+//! `INFTY_BENCH_DEVICE` (`cpu` by default; `cuda` on a GPU machine), the precision
+//! `INFTY_BENCH_PRECISION` (`fp32`, `bf16` or `auto`; fp32 by default), the batch
+//! `INFTY_BENCH_BATCH` (1; 8 is what `infty upscale` gives the model). With
 //! `INFTY_BENCH_PROFILE=1` it also prints the median time of each stage of the forward;
 //! `INFTY_BENCH_REPEATS` sets the number of timed runs (5).
 
 use std::time::Instant;
 
-use infty_net::layers::Trace;
+use infty_net::precision::{self, Precision};
 use infty_net::sparse::Layout;
+use infty_net::trace::Trace;
 use infty_net::{Net, NetConfig};
 use tch::{Device, Kind, Tensor};
 
@@ -40,36 +44,52 @@ fn print_stages(runs: &[Vec<(String, f64)>]) {
     }
 }
 
+/// A preset, or the config a checkpoint carries (e.g. a bundled model's, with its guide).
+fn config(name: &str) -> NetConfig {
+    if let Some(cfg) = NetConfig::preset(name) {
+        return cfg;
+    }
+    let ckpt =
+        infty_net::checkpoint::read(std::path::Path::new(name)).unwrap_or_else(|e| panic!("{}", e.message));
+    serde_json::from_str(&ckpt.metadata["config"]).expect("the checkpoint carries its config")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if args.len() < 3 {
         eprintln!("usage: forward CONFIG sparse|dense|encoder SIZE [FRACTION]");
         std::process::exit(2);
     }
-    let cfg = NetConfig::preset(&args[0]).unwrap_or_else(|| panic!("no preset {}", args[0]));
+    let cfg = config(&args[0]);
     let (mode, size) = (args[1].as_str(), args[2].parse::<i64>().expect("SIZE is an integer"));
     let fraction: f64 = args.get(3).map_or(1.0, |f| f.parse().expect("FRACTION is a number"));
     let device = infty_net::device::parse(&std::env::var("INFTY_BENCH_DEVICE").unwrap_or("cpu".into()))
         .unwrap_or_else(|e| panic!("{}", e.message));
-    let net = Net::new(&cfg, device, 0).expect("the preset builds");
+    let precision = Precision::parse(&std::env::var("INFTY_BENCH_PRECISION").unwrap_or("fp32".into()))
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    let mut net = Net::new(&cfg, device, 0).expect("the preset builds");
+    net.set_kind(precision.kind(device));
+    let batch: i64 = std::env::var("INFTY_BENCH_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(1);
     let area = size * size;
     let layout = if mode == "sparse" {
-        // A fixed pseudo-random subset, like np.random.choice(S², N, replace=False).
+        // A fixed pseudo-random subset per item, like np.random.choice(S², N, replace=False).
         let n = ((area as f64) * fraction).round() as i64;
-        let order = Tensor::randperm(area, (Kind::Int64, Device::Cpu)).narrow(0, 0, n);
-        Layout::sparse(size, vec![Vec::<i64>::try_from(order).unwrap()], device)
+        let item =
+            || Vec::<i64>::try_from(Tensor::randperm(area, (Kind::Int64, Device::Cpu)).narrow(0, 0, n));
+        Layout::sparse(size, (0..batch).map(|_| item().unwrap()).collect(), device)
     } else {
-        Layout::dense(1, size, device)
+        Layout::dense(batch, size, device)
     };
-    let x = Tensor::randn([1, layout.n, cfg.channels], (Kind::Float, device)) * 0.3;
+    let inputs = cfg.channels + cfg.guide_channels;
+    let x = (Tensor::randn([batch, layout.n, inputs], (Kind::Float, device)) * 0.3).to_kind(net.kind());
     let (t, z) = (
-        Tensor::from_slice(&[500f32]).to_device(device),
-        Tensor::randn([1, cfg.z_dim], (Kind::Float, device)),
+        Tensor::full([batch], 500.0, (Kind::Float, device)),
+        Tensor::randn([batch, cfg.z_dim], (Kind::Float, device)),
     );
     let run = |trace: &mut Trace| {
         let out = tch::no_grad(|| {
             if mode == "encoder" {
-                net.encoder.forward(&x, &layout, false, trace)
+                net.encoder.forward(&x.narrow(2, 0, cfg.channels), &layout, false, trace)
             } else {
                 net.decoder.forward(&x, &t, &z, &layout, false, trace)
             }
@@ -93,9 +113,10 @@ fn main() {
         print_stages(&stages);
     }
     println!(
-        "{} {mode} {size}² {:.1}% on {}: median {:.3} s (min {:.3}), peak RSS {:.0} MiB, {} threads",
+        "{} {mode} {size}² {:.1}% {} on {}: median {:.3} s (min {:.3}), peak RSS {:.0} MiB, {} threads",
         args[0],
         fraction * 100.0,
+        precision::name(net.kind()),
         infty_net::device::name(device),
         times[times.len() / 2],
         times[0],

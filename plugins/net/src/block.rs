@@ -4,7 +4,7 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::layers::{gelu, linear};
+use crate::layers::{gelu, layer_norm, like, linear, scale_shift, LayerNorm, Linear};
 use crate::sparse::{conv2d_weight, resized, Layout};
 
 /// What every block of one forward pass shares.
@@ -25,14 +25,14 @@ pub struct BlockContext<'a> {
 /// latent projection around one LayerNorm: `modulate` of the reference.
 #[derive(Debug)]
 struct Modulation {
-    norm: nn::LayerNorm,
-    time: nn::Linear,
-    z: Option<(nn::Linear, nn::Linear)>,
+    norm: LayerNorm,
+    time: Linear,
+    z: Option<(Linear, Linear)>,
 }
 
 impl Modulation {
     fn new(p: &nn::Path, index: usize, c: i64, temb_dim: i64, z_dim: Option<i64>) -> Self {
-        let norm = nn::layer_norm(p / format!("norm{index}"), vec![c], Default::default());
+        let norm = layer_norm(p / format!("norm{index}"), c);
         let time = linear(p / format!("time_mlp{index}") / 1, temb_dim, 2 * c);
         let z = z_dim.map(|z| {
             let zp = p / format!("z_mlp{index}");
@@ -45,21 +45,21 @@ impl Modulation {
     /// `f·(1 + z_mlp(z))`.
     fn forward(&self, h: &Tensor, temb: &Tensor, z: Option<&Tensor>) -> Tensor {
         let st = self.time.forward(&gelu(temb)).unsqueeze(1).chunk(2, -1);
-        let f = self.norm.forward(h) * (1 + &st[0]) + &st[1];
-        match (&self.z, z) {
-            (Some((z1, z2)), Some(z)) => f * (1 + z2.forward(&gelu(&z1.forward(z))).unsqueeze(1)),
-            _ => f,
-        }
+        let zs = match (&self.z, z) {
+            (Some((z1, z2)), Some(z)) => Some(1 + z2.forward(&gelu(&z1.forward(z))).unsqueeze(1)),
+            _ => None,
+        };
+        scale_shift(&self.norm.forward(h), &st[0], &st[1], zs.as_ref())
     }
 }
 
 /// One sparse residual block; `up` blocks first merge the skip connection.
 #[derive(Debug)]
 pub struct SparseResBlock {
-    skip_linear: Option<nn::Linear>,
+    skip_linear: Option<Linear>,
     modulation: [Modulation; 2],
     kernel: Tensor,
-    mlp: (nn::Linear, nn::Linear),
+    mlp: (Linear, Linear),
 }
 
 impl SparseResBlock {
@@ -79,9 +79,10 @@ impl SparseResBlock {
         }
     }
 
+    /// The depthwise convolution, not yet divided by the density norm.
     fn conv(&self, h: &Tensor, ctx: &BlockContext) -> Tensor {
-        let weight = resized(&conv2d_weight(&self.kernel), ctx.kernel_size);
-        ctx.layout.depthwise(h, &weight) / ctx.norm
+        let weight = resized(&conv2d_weight(&like(&self.kernel, h)), ctx.kernel_size);
+        ctx.layout.depthwise(h, &weight)
     }
 
     fn mlp(&self, h: &Tensor) -> Tensor {
@@ -99,13 +100,13 @@ impl SparseResBlock {
         };
         match ctx.temb {
             Some(temb) => {
-                let h = self.conv(&self.modulation[0].forward(&x, temb, ctx.z), ctx);
-                let x = x + h;
+                // x + conv(…)/norm in one pass.
+                let x = x.addcdiv(&self.conv(&self.modulation[0].forward(&x, temb, ctx.z), ctx), ctx.norm);
                 let h = self.modulation[1].forward(&x, temb, ctx.z);
                 &x + self.mlp(&h)
             }
             None => {
-                let h = self.conv(&x, ctx);
+                let h = self.conv(&x, ctx) / ctx.norm;
                 let x = x + &h;
                 x + self.mlp(&h)
             }

@@ -97,7 +97,8 @@ fn ring(r: i64, c: i64, radius: i64, size: i64) -> impl Iterator<Item = (i64, i6
 
 /// Interpolates `(B, N, C)` features onto the R×R grid, `(B, R², C)`: the inverse
 /// squared distance weighted mean of the K nearest points (PointNet++ eq. 2), weights
-/// `1/max(d², 1e-16)`, with gradients to the features only. Also returns the
+/// `1/max(d², 1e-16)`, with gradients to the features only; in float32 whatever the
+/// features' precision (it is a small part of the work), returned in theirs. Also returns the
 /// neighbours of every item, for tracing.
 pub fn interpolate_to_grid(
     features: &Tensor,
@@ -123,13 +124,14 @@ pub fn interpolate_to_grid(
     let c = features.size()[2];
     let index = Tensor::from_slice(&global).to_device(device);
     let neighbours = features.reshape([b * n, c]).index_select(0, &index).view([b, uno_res * uno_res, k, c]);
+    let neighbours = neighbours.to_kind(Kind::Float);
     let weights = Tensor::from_slice(&dist2)
         .to_device(device)
         .view([b, uno_res * uno_res, k, 1])
         .clamp_min(1e-16)
         .reciprocal();
     let sum = |t: &Tensor| t.sum_dim_intlist(2, false, Kind::Float);
-    (sum(&(neighbours * &weights)) / sum(&weights), found)
+    ((sum(&(neighbours * &weights)) / sum(&weights)).to_kind(features.kind()), found)
 }
 
 #[cfg(test)]

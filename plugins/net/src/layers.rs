@@ -1,10 +1,10 @@
 //! Small layers the reference builds from PyTorch modules, with PyTorch's parameter
-//! names, and the optional trace the parity tests read intermediates from.
+//! names. Each runs in its input's precision: its weights are cast to the input's kind
+//! (a no-op when they match), so a bf16 forward over fp32 weights trains with fp32
+//! master weights, as autocast does (docs/network.md#precision).
 
-use std::collections::BTreeMap;
-use std::time::Instant;
-
-use tch::{nn, Kind, Tensor};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
 
 /// PyTorch's default initialisation of Linear and Conv layers (kaiming_uniform with
 /// a = √5, and the bias alike): U(±1/√fan_in) (docs/reference.md §4.7).
@@ -13,27 +13,101 @@ fn torch_default(fan_in: i64) -> nn::Init {
     nn::Init::Uniform { lo: -bound, up: bound }
 }
 
-/// `nn.Linear` applied to the last dimension.
-pub fn linear(p: nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
+/// `t` in `x`'s precision.
+pub fn like(t: &Tensor, x: &Tensor) -> Tensor {
+    t.to_kind(x.kind())
+}
+
+/// `nn.Linear`, applied to the last dimension.
+#[derive(Debug)]
+pub struct Linear(nn::Linear);
+
+/// `nn.Linear(inputs, outputs)`.
+pub fn linear(p: nn::Path, inputs: i64, outputs: i64) -> Linear {
     let init = torch_default(inputs);
-    nn::linear(p, inputs, outputs, nn::LinearConfig { ws_init: init, bs_init: Some(init), bias: true })
+    Linear(nn::linear(
+        p,
+        inputs,
+        outputs,
+        nn::LinearConfig { ws_init: init, bs_init: Some(init), bias: true },
+    ))
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&like(&self.0.ws, x), self.0.bs.as_ref().map(|b| like(b, x)))
+    }
+}
+
+/// `nn.Conv2d` with square kernels, `padding = k/2`.
+#[derive(Debug)]
+pub struct Conv {
+    inner: nn::Conv2D,
+    stride: i64,
+    padding: i64,
 }
 
 /// `nn.Conv2d(inputs, outputs, k, stride, padding = k/2)`.
-pub fn conv2d(p: nn::Path, inputs: i64, outputs: i64, k: i64, stride: i64) -> nn::Conv2D {
+pub fn conv2d(p: nn::Path, inputs: i64, outputs: i64, k: i64, stride: i64) -> Conv {
     let init = torch_default(inputs * k * k);
     let config =
         nn::ConvConfig { stride, padding: k / 2, ws_init: init, bs_init: init, ..Default::default() };
-    nn::conv2d(p, inputs, outputs, k, config)
+    Conv { inner: nn::conv2d(p, inputs, outputs, k, config), stride, padding: k / 2 }
 }
 
-/// `nn.ConvTranspose2d(inputs, outputs, 4, stride 2, padding 1)`; PyTorch takes fan_in
-/// from the weight's second dimension, `outputs`.
-pub fn conv_transpose2d(p: nn::Path, inputs: i64, outputs: i64) -> nn::ConvTranspose2D {
+impl Module for Conv {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (s, pad) = (self.stride, self.padding);
+        let bias = self.inner.bs.as_ref().map(|b| like(b, x));
+        x.conv2d(&like(&self.inner.ws, x), bias, [s, s], [pad, pad], [1, 1], 1)
+    }
+}
+
+/// `nn.ConvTranspose2d(inputs, outputs, 4, stride 2, padding 1)`, the U-Net's upsampling.
+#[derive(Debug)]
+pub struct ConvTranspose(nn::ConvTranspose2D);
+
+/// The upsampling layer; PyTorch takes fan_in from the weight's second dimension,
+/// `outputs`.
+pub fn conv_transpose2d(p: nn::Path, inputs: i64, outputs: i64) -> ConvTranspose {
     let init = torch_default(outputs * 16);
     let config =
         nn::ConvTransposeConfig { stride: 2, padding: 1, ws_init: init, bs_init: init, ..Default::default() };
-    nn::conv_transpose2d(p, inputs, outputs, 4, config)
+    ConvTranspose(nn::conv_transpose2d(p, inputs, outputs, 4, config))
+}
+
+impl Module for ConvTranspose {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let bias = self.0.bs.as_ref().map(|b| like(b, x));
+        x.conv_transpose2d(&like(&self.0.ws, x), bias, [2, 2], [1, 1], [0, 0], 1, [1, 1])
+    }
+}
+
+/// `nn.LayerNorm(C)` over the last dimension (eps 1e-5, PyTorch's default).
+#[derive(Debug)]
+pub struct LayerNorm(nn::LayerNorm);
+
+/// `nn.LayerNorm(channels)`.
+pub fn layer_norm(p: nn::Path, channels: i64) -> LayerNorm {
+    LayerNorm(nn::layer_norm(p, vec![channels], Default::default()))
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (w, b) = (self.0.ws.as_ref().map(|w| like(w, x)), self.0.bs.as_ref().map(|b| like(b, x)));
+        x.layer_norm(self.0.normalized_shape.as_slice(), w.as_ref(), b.as_ref(), 1e-5, false)
+    }
+}
+
+/// `(f·(1 + s) + b)·zs` (the reference's time then latent modulation, with `zs` =
+/// `1 + z_mlp(z)`, or 1 without a latent) in one pass over `f`: the small per-item
+/// factors are combined first, `f·((1 + s)·zs) + b·zs`.
+pub fn scale_shift(f: &Tensor, s: &Tensor, b: &Tensor, zs: Option<&Tensor>) -> Tensor {
+    let (scale, shift) = match zs {
+        Some(zs) => ((1 + s) * zs, b * zs),
+        None => (1 + s, b.shallow_clone()),
+    };
+    shift.addcmul(f, &scale)
 }
 
 /// The exact (erf) GELU of `nn.GELU()`.
@@ -64,7 +138,7 @@ impl ChannelNorm {
     /// the reference's U-Net; docs/network.md#profile).
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let c = self.weight.size()[1];
-        let (weight, bias) = (self.weight.view([c]), self.bias.view([c]));
+        let (weight, bias) = (like(&self.weight, x).view([c]), like(&self.bias, x).view([c]));
         let nhwc = x.permute([0, 2, 3, 1]);
         nhwc.layer_norm([c], Some(&weight), Some(&bias), self.eps, false).permute([0, 3, 1, 2])
     }
@@ -74,67 +148,6 @@ impl ChannelNorm {
 /// keeps (oneDNN's convolutions prefer it, and `ChannelNorm` needs it to be one pass).
 pub fn channels_last(x: &Tensor) -> Tensor {
     x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
-}
-
-/// What a forward pass reports at each named stage boundary: nothing, a copy of the
-/// intermediate (the parity tests), or the wall time since the previous boundary (the
-/// profile of `bench/net`; on a CPU every op has finished when it returns).
-#[derive(Default)]
-pub enum Trace {
-    /// Nothing recorded.
-    #[default]
-    Off,
-    /// Every named intermediate.
-    Tensors(BTreeMap<String, Tensor>),
-    /// Seconds spent per stage, in order, and when the last stage ended.
-    Times(Vec<(String, f64)>, Instant),
-}
-
-impl Trace {
-    /// A trace that records nothing.
-    pub fn off() -> Self {
-        Self::Off
-    }
-
-    /// A trace that records every named intermediate.
-    pub fn on() -> Self {
-        Self::Tensors(BTreeMap::new())
-    }
-
-    /// A trace that times the stages between named intermediates, from now.
-    pub fn timed() -> Self {
-        Self::Times(Vec::new(), Instant::now())
-    }
-
-    /// Records a detached copy of `t` under `name`, or the time since the last record.
-    pub fn record(&mut self, name: &str, t: &Tensor) {
-        match self {
-            Self::Off => {}
-            Self::Tensors(map) => {
-                map.insert(name.to_string(), t.detach().copy());
-            }
-            Self::Times(times, since) => {
-                times.push((name.to_string(), since.elapsed().as_secs_f64()));
-                *since = Instant::now();
-            }
-        }
-    }
-
-    /// A recorded intermediate.
-    pub fn get(&self, name: &str) -> Option<&Tensor> {
-        match self {
-            Self::Tensors(map) => map.get(name),
-            _ => None,
-        }
-    }
-
-    /// The stage times recorded, in order.
-    pub fn times(&self) -> &[(String, f64)] {
-        match self {
-            Self::Times(times, _) => times,
-            _ => &[],
-        }
-    }
 }
 
 /// `SinusoidalPosEmb(dim)` of `models/model_sparse.py`: `[sin(t·f), cos(t·f)]`, sin first,

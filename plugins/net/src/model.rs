@@ -12,6 +12,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, FORMAT};
 use crate::config::{NetConfig, PRESETS};
+use crate::precision::Precision;
 use crate::sparse::Layout;
 use crate::train::{Hyper, TrainState, Trainer};
 use crate::{device, Net};
@@ -75,6 +76,18 @@ impl Model for NetModel {
             .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))
             .param(
                 ParamSpec::choice(
+                    "precision",
+                    "fp32, bf16, or auto: bf16 where the CPU has AVX512-BF16/AMX, or on CUDA",
+                    &Precision::NAMES,
+                )
+                .default_text("auto")
+                .with_help(
+                    "Inference stores the weights in bf16; training computes in bf16 over float32 weights \
+                     and optimiser state (mixed precision). Checkpoints are always written in float32.",
+                ),
+            )
+            .param(
+                ParamSpec::choice(
                     "mode",
                     "infer, or train (optimiser state, train steps)",
                     &["infer", "train"],
@@ -102,6 +115,7 @@ impl Model for NetModel {
 
     fn new(params: &Params) -> Result<Self, PluginError> {
         let device = device::parse(params.text("device")?)?;
+        let kind = Precision::parse(params.text("precision")?)?.kind(device);
         let path = params.text("checkpoint")?;
         let train = params.text("mode")? == "train";
         let hyper = Hyper {
@@ -113,7 +127,7 @@ impl Model for NetModel {
             ema_every: params.int("ema-every")? as u64,
             seed: params.int("seed")?,
         };
-        let inner = if path.is_empty() {
+        let mut inner = if path.is_empty() {
             let mut cfg = read_config(params.text("config")?)?;
             cfg.guide_channels = params.int("guide-channels")?;
             cfg.guide = params.text("guide")?.to_string();
@@ -129,6 +143,10 @@ impl Model for NetModel {
             load(Path::new(path), params.text("config")?, device, train, hyper)
                 .map_err(|e| e.with_param("checkpoint"))?
         };
+        match inner.trainer.as_mut() {
+            Some(trainer) => trainer.compute = kind,
+            None => inner.net.set_kind(kind),
+        }
         let cfg = &inner.net.cfg;
         let info = ModelInfo {
             channels: cfg.channels as u32,

@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use infty_sdk::PluginError;
-use tch::{nn, Device, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use crate::checkpoint::{check_names, Checkpoint};
 use crate::config::NetConfig;
-use crate::layers::{channels_last, Trace};
+use crate::layers::channels_last;
 use crate::sparse::Layout;
+use crate::trace::Trace;
 use crate::unet::{Decoder, Encoder};
 
 /// Decoder and encoder with their weights.
@@ -114,14 +115,28 @@ impl Net {
         (whole, part)
     }
 
-    /// ε̂ `(B, N, C)` without gradients, in eval mode (dropout off).
-    pub fn denoise(&self, x: &Tensor, t: &Tensor, z: &Tensor, layout: &Layout) -> Tensor {
-        tch::no_grad(|| self.decoder.forward(x, t, z, layout, false, &mut Trace::off()))
+    /// Stores the weights in `kind` (inference): forwards then compute in it. Training
+    /// keeps float32 weights and casts its inputs instead (`train::Trainer`).
+    pub fn set_kind(&mut self, kind: Kind) {
+        self.vs.set_kind(kind);
     }
 
-    /// z `(B, Z)` without gradients.
+    /// The kind the weights are stored, and inference computes, in.
+    pub fn kind(&self) -> Kind {
+        self.vs.kind()
+    }
+
+    /// ε̂ `(B, N, C)` in float32, without gradients, in eval mode (dropout off).
+    pub fn denoise(&self, x: &Tensor, t: &Tensor, z: &Tensor, layout: &Layout) -> Tensor {
+        let x = x.to_kind(self.kind());
+        let eps = tch::no_grad(|| self.decoder.forward(&x, t, z, layout, false, &mut Trace::off()));
+        eps.to_kind(Kind::Float)
+    }
+
+    /// z `(B, Z)` in float32, without gradients.
     pub fn encode(&self, x: &Tensor, layout: &Layout) -> Tensor {
-        tch::no_grad(|| self.encoder.forward(x, layout, false, &mut Trace::off()))
+        let x = x.to_kind(self.kind());
+        tch::no_grad(|| self.encoder.forward(&x, layout, false, &mut Trace::off())).to_kind(Kind::Float)
     }
 
     /// The vector-Jacobian product `(∂ε̂/∂x_t)ᵀ·v` of the decoder with respect to the
@@ -135,12 +150,14 @@ impl Net {
         v: &Tensor,
     ) -> (Tensor, Tensor) {
         let c = self.cfg.channels;
+        let x = x.to_kind(self.kind());
         let xt = x.narrow(2, 0, c).detach().set_requires_grad(true);
         let guide = x.narrow(2, c, x.size()[2] - c).detach();
         let input = Tensor::cat(&[&xt, &guide], 2);
-        let eps = self.decoder.forward(&input, t, z, layout, false, &mut Trace::off());
-        let grads = Tensor::run_backward(&[(&eps * v).sum(tch::Kind::Float)], &[&xt], false, false);
-        (eps.detach(), grads.into_iter().next().unwrap_or_else(|| xt.zeros_like()))
+        let eps = self.decoder.forward(&input, t, z, layout, false, &mut Trace::off()).to_kind(Kind::Float);
+        let grads = Tensor::run_backward(&[(&eps * v).sum(Kind::Float)], &[&xt], false, false);
+        let grad = grads.into_iter().next().unwrap_or_else(|| xt.zeros_like());
+        (eps.detach(), grad.to_kind(Kind::Float))
     }
 }
 

@@ -81,7 +81,8 @@ impl Layout {
         let (c, k) = (h.size()[2], weight.size()[2]);
         let grid = self.scatter_grid(h);
         let out = if k >= FFT_KERNEL {
-            fft_depthwise(&grid, weight)
+            // libtorch's FFTs take float32 only.
+            fft_depthwise(&grid.to_kind(Kind::Float), &weight.to_kind(Kind::Float)).to_kind(grid.kind())
         } else {
             grid.conv2d(weight, None::<Tensor>, [1, 1], [k / 2, k / 2], [1, 1], c)
         };

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use crate::checkpoint::Checkpoint;
-use crate::layers::Trace;
 use crate::sparse::Layout;
+use crate::trace::Trace;
 use crate::Net;
 
 /// Optimiser settings, recorded in checkpoints.
@@ -45,6 +45,9 @@ pub struct TrainState {
 pub struct Trainer {
     /// Steps taken and settings.
     pub state: TrainState,
+    /// The kind forwards and backwards compute in; weights, moments and EMA stay float32
+    /// (bf16 is mixed precision: fp32 master weights, as autocast trains).
+    pub compute: Kind,
     moments: BTreeMap<String, (Tensor, Tensor)>,
     ema: BTreeMap<String, Tensor>,
 }
@@ -66,7 +69,7 @@ impl Trainer {
             .into_iter()
             .filter_map(|(name, t)| Some((name.strip_prefix("decoder.")?.to_string(), t.detach().copy())))
             .collect();
-        Self { state: TrainState { step: 0, hyper }, moments, ema }
+        Self { state: TrainState { step: 0, hyper }, compute: Kind::Float, moments, ema }
     }
 
     /// Continues from a checkpoint's `optim.*`, `ema.*` and `train_state`, where present.
@@ -121,9 +124,10 @@ impl Trainer {
                 let _ = grad.zero_();
             }
         }
-        let z = net.encoder.forward(encoder_x, encoder_layout, true, &mut Trace::off());
-        let out = net.decoder.forward(x, t, &z, layout, true, &mut Trace::off());
-        let loss = (out - target).square().mean(Kind::Float);
+        let (x, encoder_x) = (x.to_kind(self.compute), encoder_x.to_kind(self.compute));
+        let z = net.encoder.forward(&encoder_x, encoder_layout, true, &mut Trace::off());
+        let out = net.decoder.forward(&x, t, &z, layout, true, &mut Trace::off());
+        let loss = (out.to_kind(Kind::Float) - target).square().mean(Kind::Float);
         let value = loss.double_value(&[]);
         if !value.is_finite() {
             // Refused before backward: the weights, moments and step stay as they were.

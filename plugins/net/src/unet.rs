@@ -8,8 +8,9 @@ use tch::{Kind, Tensor};
 use crate::block::{BlockContext, SparseResBlock};
 use crate::config::NetConfig;
 use crate::knn::{interpolate_to_grid, linspace, Neighbours};
-use crate::layers::{gelu, linear, sinusoidal_embedding, Trace};
+use crate::layers::{gelu, like, linear, sinusoidal_embedding, Linear};
 use crate::sparse::Layout;
+use crate::trace::Trace;
 use crate::uno::Uno;
 
 /// The reference's buffers and frozen parameters: `uno_coords` and the 1/k² normalising
@@ -59,13 +60,13 @@ fn norm_for(layout: &Layout, cfg: &NetConfig) -> (Tensor, i64) {
 #[derive(Debug)]
 pub struct Decoder {
     cfg: NetConfig,
-    linear_in: nn::Linear,
-    linear_out: nn::Linear,
-    time_mlp: (nn::Linear, nn::Linear),
+    linear_in: Linear,
+    linear_out: Linear,
+    time_mlp: (Linear, Linear),
     down_blocks: Vec<SparseResBlock>,
     up_blocks: Vec<SparseResBlock>,
-    uno_linear_in: nn::Linear,
-    uno_linear_out: nn::Linear,
+    uno_linear_in: Linear,
+    uno_linear_out: Linear,
     uno: Uno,
 }
 
@@ -105,12 +106,14 @@ impl Decoder {
         trace: &mut Trace,
     ) -> Tensor {
         let cfg = &self.cfg;
-        let sinusoidal = sinusoidal_embedding(t, cfg.time_emb_dim);
+        let sinusoidal = like(&sinusoidal_embedding(t, cfg.time_emb_dim), x);
+        let z = &like(z, x);
         trace.record("time_sinusoidal", &sinusoidal);
         let temb = self.time_mlp.1.forward(&gelu(&self.time_mlp.0.forward(&sinusoidal)));
         trace.record("time_emb", &temb);
         let (norm, kernel_size) = norm_for(layout, cfg);
         trace.record("norm", &norm);
+        let norm = like(&norm, x);
         let ctx = BlockContext { layout, norm: &norm, kernel_size, temb: Some(&temb), z: Some(z) };
 
         let mut h = self.linear_in.forward(x);
@@ -150,8 +153,10 @@ impl Decoder {
             let (row, col) = (coords.select(2, 0), coords.select(2, 1));
             (Tensor::stack(&[col * 2 - 1, row * 2 - 1], -1), true)
         };
-        let sampled = grid.grid_sampler(&locations.unsqueeze(2), 0, 0, align_corners);
-        sampled.squeeze_dim(3).transpose(1, 2)
+        // In float32 whatever the precision: bf16 coordinates would be off by up to
+        // an eighth of a grid cell.
+        let sampled = grid.to_kind(Kind::Float).grid_sampler(&locations.unsqueeze(2), 0, 0, align_corners);
+        like(&sampled.squeeze_dim(3).transpose(1, 2), grid)
     }
 }
 
@@ -159,11 +164,11 @@ impl Decoder {
 #[derive(Debug)]
 pub struct Encoder {
     cfg: NetConfig,
-    linear_in: nn::Linear,
+    linear_in: Linear,
     down_blocks: Vec<SparseResBlock>,
-    uno_linear_in: nn::Linear,
+    uno_linear_in: Linear,
     uno: Uno,
-    linear_out: nn::Linear,
+    linear_out: Linear,
 }
 
 impl Encoder {
@@ -188,6 +193,7 @@ impl Encoder {
     pub fn forward(&self, x: &Tensor, layout: &Layout, train: bool, trace: &mut Trace) -> Tensor {
         let (norm, kernel_size) = norm_for(layout, &self.cfg);
         trace.record("norm", &norm);
+        let norm = like(&norm, x);
         let ctx = BlockContext { layout, norm: &norm, kernel_size, temb: None, z: None };
         let mut h = self.linear_in.forward(x);
         for (i, block) in self.down_blocks.iter().enumerate() {

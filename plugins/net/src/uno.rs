@@ -5,19 +5,22 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::config::NetConfig;
-use crate::layers::{channels_last, conv2d, conv_transpose2d, gelu, linear, ChannelNorm};
+use crate::layers::{
+    channels_last, conv2d, conv_transpose2d, gelu, layer_norm, linear, scale_shift, ChannelNorm, Conv,
+    ConvTranspose, LayerNorm, Linear,
+};
 
 /// `ConvBlock(nin, nout)`: LN → GELU → conv3×3, LN, time scale/shift, latent scale,
 /// GELU → dropout → conv3×3, plus a 1×1 residual projection when widths differ.
 #[derive(Debug)]
 struct ConvBlock {
     norm_in: ChannelNorm,
-    conv_in: nn::Conv2D,
+    conv_in: Conv,
     norm: ChannelNorm,
-    time: nn::Linear,
-    z: Option<(nn::Linear, nn::Linear)>,
-    conv_out: nn::Conv2D,
-    res_conv: Option<nn::Conv2D>,
+    time: Linear,
+    z: Option<(Linear, Linear)>,
+    conv_out: Conv,
+    res_conv: Option<Conv>,
     dropout: f64,
 }
 
@@ -45,16 +48,18 @@ impl ConvBlock {
     }
 
     fn forward(&self, x: &Tensor, temb: Option<&Tensor>, z: Option<&Tensor>, train: bool) -> Tensor {
-        let mut h = self.norm.forward(&self.conv_in.forward(&gelu(&self.norm_in.forward(x))));
-        if let Some(temb) = temb {
-            let st = self.time.forward(&gelu(temb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-            h = h * (1 + &st[0]) + &st[1];
-        }
-        let h = match (&self.z, z) {
-            (Some((z1, z2)), Some(z)) => {
-                h * (1 + z2.forward(&gelu(&z1.forward(z))).unsqueeze(-1).unsqueeze(-1))
+        let h = self.norm.forward(&self.conv_in.forward(&gelu(&self.norm_in.forward(x))));
+        let per_channel = |t: Tensor| t.unsqueeze(-1).unsqueeze(-1);
+        let zs = match (&self.z, z) {
+            (Some((z1, z2)), Some(z)) => Some(1 + per_channel(z2.forward(&gelu(&z1.forward(z))))),
+            _ => None,
+        };
+        let h = match temb {
+            Some(temb) => {
+                let st = per_channel(self.time.forward(&gelu(temb))).chunk(2, 1);
+                scale_shift(&h, &st[0], &st[1], zs.as_ref())
             }
-            _ => h,
+            None => zs.map_or(h.shallow_clone(), |zs| h * zs),
         };
         let h = self.conv_out.forward(&gelu(&h).dropout(self.dropout, train));
         let res = self.res_conv.as_ref().map_or_else(|| x.shallow_clone(), |conv| conv.forward(x));
@@ -66,9 +71,9 @@ impl ConvBlock {
 /// 32 channels (`max(dim/32, 4)` heads), qkv laid out `(three, heads, 32)`, residual.
 #[derive(Debug)]
 struct Attention {
-    norm: nn::LayerNorm,
-    qkv: nn::Linear,
-    out: nn::Linear,
+    norm: LayerNorm,
+    qkv: Linear,
+    out: Linear,
     heads: i64,
 }
 
@@ -78,7 +83,7 @@ impl Attention {
     fn new(p: nn::Path, dim: i64) -> Self {
         let heads = (dim / HEAD_DIM).max(4);
         Self {
-            norm: nn::layer_norm(&p / "norm", vec![dim], Default::default()),
+            norm: layer_norm(&p / "norm", dim),
             qkv: linear(&p / "qkv", dim, heads * HEAD_DIM * 3),
             out: linear(&p / "attn_linear", heads * HEAD_DIM, dim),
             heads,
@@ -124,8 +129,8 @@ impl Pair {
 /// A resolution change (or, on the last level, a same-size conv).
 #[derive(Debug)]
 enum Resample {
-    Conv(nn::Conv2D),
-    Up(nn::ConvTranspose2D),
+    Conv(Conv),
+    Up(ConvTranspose),
 }
 
 impl Resample {
@@ -141,11 +146,11 @@ impl Resample {
 /// head maps to z (`UNOEncoder`).
 #[derive(Debug)]
 pub struct Uno {
-    fc0: nn::Conv2D,
+    fc0: Conv,
     downs: Vec<(Vec<Pair>, Resample)>,
     mid: (ConvBlock, Attention, ConvBlock),
     ups: Vec<(Vec<Pair>, Resample)>,
-    head: (nn::Conv2D, Option<nn::Conv2D>),
+    head: (Conv, Option<Conv>),
 }
 
 impl Uno {

@@ -73,8 +73,14 @@ fn a_reference_checkpoint_converts_loads_and_resumes() {
     // Inference reads the EMA decoder: the golden weights, so the golden output.
     let spec = NetModel::spec();
     let load = |mode: &str| {
-        let params =
-            spec.resolve([("checkpoint", out.to_str().unwrap()), ("device", "cpu"), ("mode", mode)]).unwrap();
+        let params = spec
+            .resolve([
+                ("checkpoint", out.to_str().unwrap()),
+                ("device", "cpu"),
+                ("precision", "fp32"),
+                ("mode", mode),
+            ])
+            .unwrap();
         new_model_box::<NetModel>(&params).unwrap()
     };
     let net = load("infer");

@@ -2,8 +2,8 @@
 //! early, saying so, where no CUDA device is usable.
 
 use infty_golden::Golden;
-use infty_net::layers::Trace;
 use infty_net::sparse::Layout;
+use infty_net::trace::Trace;
 use infty_net::{checkpoint, device, Net, NetConfig, NetModel};
 use infty_sdk::model::new_model_box;
 use infty_sdk::{Model, ModelInput, Points};

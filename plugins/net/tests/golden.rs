@@ -5,8 +5,8 @@
 
 use infty_golden::Golden;
 use infty_net::checkpoint;
-use infty_net::layers::Trace;
 use infty_net::sparse::Layout;
+use infty_net::trace::Trace;
 use infty_net::{Net, NetConfig};
 use tch::{Device, Kind, Tensor};
 

@@ -9,13 +9,20 @@ use infty_sdk::model::new_model_box;
 use infty_sdk::{Model, ModelBox, ModelInput, Point, Points, TrainBatch};
 use tch::Tensor;
 
+/// The model with `params`, in float32 unless they name a precision: these tests check
+/// exact parity and round trips.
 fn model(params: &[(&str, &str)]) -> Result<ModelBox, infty_sdk::PluginError> {
     let spec = NetModel::spec();
-    new_model_box::<NetModel>(&spec.resolve(params.iter().copied())?)
+    let fp32 = (!params.iter().any(|(k, _)| *k == "precision")).then_some(("precision", "fp32"));
+    new_model_box::<NetModel>(&spec.resolve(params.iter().copied().chain(fp32))?)
 }
 
 /// The golden tiny network, its config given as a JSON file (the state dict has none).
 fn golden_model(dir: &tempfile::TempDir) -> ModelBox {
+    golden_model_in(dir, "fp32")
+}
+
+fn golden_model_in(dir: &tempfile::TempDir, precision: &str) -> ModelBox {
     let golden = Golden::load("tiny_forward.safetensors");
     let config = dir.path().join("tiny.json");
     std::fs::write(&config, golden.manifest()["config"].to_string()).unwrap();
@@ -24,6 +31,7 @@ fn golden_model(dir: &tempfile::TempDir) -> ModelBox {
         ("checkpoint", weights.to_str().unwrap()),
         ("config", config.to_str().unwrap()),
         ("device", "cpu"),
+        ("precision", precision),
     ])
     .unwrap()
 }
@@ -81,6 +89,39 @@ fn a_reference_state_dict_denoises_and_encodes_as_the_reference() {
     let x = channel_major(&g.f32("enc_sparse_x"));
     net.encode(Points::sparse(size, b, &points), x.as_slice().into(), z.as_mut_slice().into()).unwrap();
     assert!(max_diff(&z, &g.f32("enc_sparse_z").data) <= 2e-5);
+}
+
+#[test]
+fn bf16_stays_close_to_fp32() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Golden::load("tiny_forward.safetensors");
+    let dense = g.f32("dense_x");
+    let (b, size) = (dense.shape[0] as u32, dense.shape[3] as u32);
+    let (t, z) = (g.f32("t").data, g.f32("z").data);
+    let eps_in = |precision: &str| {
+        let net = golden_model_in(&dir, precision);
+        let mut eps = vec![0.0; dense.data.len()];
+        let input = ModelInput {
+            at: Points::dense(size, b),
+            x: dense.data.as_slice().into(),
+            guide: Default::default(),
+            t: t.as_slice().into(),
+            z: z.as_slice().into(),
+        };
+        net.denoise(input, eps.as_mut_slice().into()).unwrap();
+        eps
+    };
+    let (fp32, bf16) = (eps_in("fp32"), eps_in("bf16"));
+    let rms = |v: &mut dyn Iterator<Item = f32>| {
+        let (sum, n) = v.fold((0.0f64, 0usize), |(s, n), x| (s + f64::from(x * x), n + 1));
+        (sum / n as f64).sqrt()
+    };
+    let scale = rms(&mut fp32.iter().copied());
+    let error = rms(&mut fp32.iter().zip(&bf16).map(|(a, b)| a - b));
+    // bf16 keeps 8 significant bits (a relative step of 2⁻⁸ ≈ 0.4%); through a dozen
+    // layers the output may drift by a few times that, never by a tenth of its size.
+    assert!(error < 0.03 * scale, "bf16 differs from fp32 by {error} RMS (output RMS {scale})");
+    assert!(error > 0.0, "bf16 gave exactly the fp32 output: it did not run in bf16");
 }
 
 /// Deterministic pseudo-random samples in [-1, 1].
@@ -415,4 +456,6 @@ fn bad_checkpoints_are_refused_with_what_is_wrong() {
     assert!(err.message.contains("diffusion_steps must be positive"), "{}", err.message);
     let bad = model(&[("config", "tiny"), ("device", "gpu")]).err().unwrap();
     assert!(bad.message.contains("'gpu' is not a device"));
+    let bad = model(&[("config", "tiny"), ("precision", "fp16")]).err().unwrap();
+    assert!(bad.message.contains("fp16"), "{}", bad.message);
 }

@@ -29,7 +29,8 @@ pub struct SuperRes {
 impl SuperRes {
     pub fn new(params: &Params) -> Result<SuperRes, PluginError> {
         let settings = Settings::from_params(params)?;
-        let (model, info) = rgb_model(&settings.model.0, &settings.device, "super-resolution")?;
+        let (model, info) =
+            rgb_model(&settings.model.0, &settings.device, &settings.precision, "super-resolution")?;
         check_model(&info, settings.mode, &settings.model.0.display().to_string())?;
         let side = match settings.mode {
             Mode::Guided => info.train_size,

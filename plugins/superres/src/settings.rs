@@ -34,6 +34,7 @@ infty_sdk::settings! {
                 ),
         pub seed: u64 = param::seed(),
         pub device: String = param::device(),
+        pub precision: String = param::precision(),
         pub overlap: u32 = ParamSpec::int("overlap", "overlap of neighbouring patches, in model pixels")
             .default_int(16)
             .at_least(1.0)

@@ -40,19 +40,34 @@ impl Task for Train {
             .with_help(HELP)
             .with_params(Settings::params())
             .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))
+            .param(
+                ParamSpec::choice(
+                    "precision",
+                    "fp32, or bf16/auto: mixed precision (fp32 master weights)",
+                    &["fp32", "bf16", "auto"],
+                )
+                .default_text("fp32"),
+            )
             .param(ParamSpec::switch("resume", "continue the run in RUN from its checkpoint"))
     }
 
     fn run(params: &Params) -> Result<(), PluginError> {
         let dir = PathBuf::from(params.text("run")?);
         let device = params.text("device")?;
+        let precision = params.text("precision")?;
         let settings = Settings::from_params(params)?;
         let checkpoint = dir.join("checkpoint.safetensors");
         let (settings, model) = if params.bool("resume")? {
             let saved = RunFile::read(&dir)?;
             let settings = settings.resumed(saved.settings, &Self::spec());
             let path = checkpoint.display().to_string();
-            let net = model("net", &[("checkpoint", &path), ("mode", "train"), ("device", device)])?;
+            let on = [
+                ("checkpoint", path.as_str()),
+                ("mode", "train"),
+                ("device", device),
+                ("precision", precision),
+            ];
+            let net = model("net", &on)?;
             (settings, net)
         } else {
             if dir.join("run.json").exists() {
@@ -65,7 +80,7 @@ impl Task for Train {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 PluginError::invalid_param("run", format!("cannot create '{}': {e}", dir.display()))
             })?;
-            let net = new_model(&settings, &dir, device)?;
+            let net = new_model(&settings, &dir, device, precision)?;
             (settings, net)
         };
         let trainer = Trainer::new(settings, model, &dir)?;
@@ -77,7 +92,12 @@ impl Task for Train {
 }
 
 /// A new network from the settings of the run in folder `dir`.
-fn new_model(settings: &Settings, dir: &Path, device: &str) -> Result<ModelBox, PluginError> {
+fn new_model(
+    settings: &Settings,
+    dir: &Path,
+    device: &str,
+    precision: &str,
+) -> Result<ModelBox, PluginError> {
     let guide = GuideKind::from_name(&settings.guide).map_err(|e| e.with_param("guide"))?;
     // Training makes RGB crops (a config of other channels is refused once built).
     let seed = settings.seed.to_string();
@@ -96,6 +116,7 @@ fn new_model(settings: &Settings, dir: &Path, device: &str) -> Result<ModelBox, 
             ("init", &init),
             ("mode", "train"),
             ("device", device),
+            ("precision", precision),
         ],
     )
 }
