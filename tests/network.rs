@@ -51,7 +51,7 @@ fn a_plugin_denoises_with_the_reference_weights_through_the_host() {
     let z: Vec<String> = g.f32("z").at(0).iter().map(|v| format!("{v:e}")).collect();
     let t = g.f32("t").data[0];
     let step = format!(
-        "via-model --params checkpoint={},config={},device=cpu --t {t} --z {}",
+        "via-model --params checkpoint={},config={},device=cpu,precision=fp32 --t {t} --z {}",
         weights.display(),
         config.display(),
         z.join(",")
