@@ -56,11 +56,12 @@ impl Layout {
         let (b, s, c) = (self.batch, self.size, h.size()[2]);
         let rows = match &self.global {
             None => h.shallow_clone(),
-            Some(index) => Tensor::zeros([b * s * s, c], (h.kind(), h.device())).index_copy(
-                0,
-                index,
-                &h.reshape([b * self.n, c]),
-            ),
+            Some(index) => {
+                // In place: index_copy would first copy the whole zero grid.
+                let mut grid = Tensor::zeros([b * s * s, c], (h.kind(), h.device()));
+                let _ = grid.index_copy_(0, index, &h.reshape([b * self.n, c]));
+                grid
+            }
         };
         rows.view([b, s, s, c]).permute([0, 3, 1, 2])
     }
@@ -113,9 +114,11 @@ impl Layout {
     }
 }
 
-/// Kernels this wide and wider (the resized kernels of a 2×–4× dense forward) are
-/// applied through the FFT: a 29×29 depthwise conv2d costs 841 taps per sample.
-const FFT_KERNEL: i64 = 15;
+/// Kernels this wide and wider (the resized kernels of a 8× dense forward) are applied
+/// through the FFT. Below, oneDNN's direct depthwise convolution on channels-last
+/// features is faster: at 512², 64 channels, 224 ms against 302 ms for 29 taps, 411
+/// against 745 for 45; at 57 taps the FFT wins, 500 against 842 (docs/network.md#profile).
+const FFT_KERNEL: i64 = 49;
 
 /// `conv2d(x, weight, padding k/2, groups C)` computed as a product of spectra: the
 /// linear convolution with the flipped kernel, on a transform large enough that
