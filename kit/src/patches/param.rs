@@ -53,7 +53,7 @@ pub fn device() -> ParamSpec {
 pub fn precision() -> ParamSpec {
     ParamSpec::choice(
         "precision",
-        "fp32, bf16, or auto: bf16 where the CPU has AVX512-BF16/AMX, or on CUDA",
+        "fp32, bf16, or auto: bf16 on CUDA and on CPUs with AMX, else fp32",
         &["fp32", "bf16", "auto"],
     )
     .default_text("auto")

@@ -77,7 +77,7 @@ impl Model for NetModel {
             .param(
                 ParamSpec::choice(
                     "precision",
-                    "fp32, bf16, or auto: bf16 where the CPU has AVX512-BF16/AMX, or on CUDA",
+                    "fp32, bf16, or auto: bf16 on CUDA and on CPUs with AMX, else fp32",
                     &Precision::NAMES,
                 )
                 .default_text("auto")
