@@ -283,3 +283,35 @@ fn presets_have_the_reference_parameter_counts() {
         assert_eq!((count("decoder."), count("encoder.")), (decoder, encoder), "img_size {}", cfg.img_size);
     }
 }
+
+/// bf16 (`--precision bf16`) against the reference's float32 outputs, one golden tensor
+/// at a time: the RMS of the difference as a share of the tensor's RMS.
+#[test]
+fn bf16_outputs_stay_within_a_few_percent_of_every_golden_output() {
+    let (mut net, g) = net();
+    net.set_kind(Kind::BFloat16);
+    let (b, t, z) = (batch(&g), tensor(&g, "t"), tensor(&g, "z"));
+    let sparse = Layout::sparse(net.cfg.img_size, pixel_lists(&g, "sample_lst"), Device::Cpu);
+    let mut outputs = vec![("sparse_out".to_string(), net.denoise(&tensor(&g, "sparse_x"), &t, &z, &sparse))];
+    for prefix in ["dense", "dense2x", "densehalf", "dense1p5x"] {
+        let size = side(&g, &format!("{prefix}_x"));
+        let x = points_of(&tensor(&g, &format!("{prefix}_x")));
+        let out = net.denoise(&x, &t, &z, &Layout::dense(b, size, Device::Cpu));
+        outputs.push((format!("{prefix}_out"), image_of(&out, size)));
+    }
+    let s = side(&g, "enc_x");
+    outputs.push((
+        "enc_z".to_string(),
+        net.encode(&points_of(&tensor(&g, "enc_x")), &Layout::dense(b, s, Device::Cpu)),
+    ));
+    for (name, got) in outputs {
+        let want = tensor(&g, &name);
+        let rms = |t: &Tensor| t.square().mean(Kind::Double).sqrt().double_value(&[]);
+        let relative = rms(&(&got - &want)) / rms(&want);
+        eprintln!("{name}: bf16 RMS deviation {:.2}% of the tensor's RMS", relative * 100.0);
+        // 8 significant bits (a relative step of 0.4%) through a dozen layers drift by a
+        // few times that, never by a tenth.
+        assert!(relative < 0.03, "{name}: bf16 deviates by {:.1}%", relative * 100.0);
+        assert!(relative > 1e-4, "{name}: bf16 gave the fp32 output: it did not run in bf16");
+    }
+}
