@@ -10,7 +10,8 @@
 //! `INFTY_BENCH_PRECISION` (`fp32`, `bf16` or `auto`; fp32 by default), the batch
 //! `INFTY_BENCH_BATCH` (1; 8 is what `infty upscale` gives the model). With
 //! `INFTY_BENCH_PROFILE=1` it also prints the median time of each stage of the forward;
-//! `INFTY_BENCH_REPEATS` sets the number of timed runs (5).
+//! `INFTY_BENCH_REPEATS` sets the number of timed runs (5). `INFTY_BENCH_SECOND_TEAM=1`
+//! first runs one libtorch op on another thread that stays alive, as a host may.
 
 use std::time::Instant;
 
@@ -67,6 +68,19 @@ fn main() {
         .unwrap_or_else(|e| panic!("{}", e.message));
     let precision = Precision::parse(&std::env::var("INFTY_BENCH_PRECISION").unwrap_or("fp32".into()))
         .unwrap_or_else(|e| panic!("{}", e.message));
+    if std::env::var("INFTY_BENCH_SECOND_TEAM").is_ok() {
+        // A host that touched libtorch on one thread and runs the model on another keeps
+        // two OpenMP teams alive; libgomp then parks threads at every barrier instead of
+        // spinning (docs/benchmarks.md#upscale). This reproduces it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let a = Tensor::ones([4_000_000], (Kind::Float, Device::Cpu));
+            let _ = (&a + &a).sum(Kind::Float).double_value(&[]);
+            tx.send(()).unwrap();
+            std::thread::park();
+        });
+        rx.recv().unwrap();
+    }
     let mut net = Net::new(&cfg, device, 0).expect("the preset builds");
     net.set_kind(precision.kind(device));
     let batch: i64 = std::env::var("INFTY_BENCH_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(1);

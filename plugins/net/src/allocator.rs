@@ -23,6 +23,9 @@ pub fn keep_freed_memory() {
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            // Threads created from now on share the main heap: a secondary arena is at
+            // most 64 MiB and unmaps whatever it frees, whatever the thresholds say.
+            libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     });
 }
