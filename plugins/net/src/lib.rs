@@ -21,6 +21,7 @@ mod model;
 pub mod net;
 pub mod precision;
 pub mod sparse;
+pub mod torch_thread;
 pub mod trace;
 pub mod train;
 pub mod unet;

@@ -15,7 +15,7 @@ use crate::config::{NetConfig, PRESETS};
 use crate::precision::Precision;
 use crate::sparse::Layout;
 use crate::train::{Hyper, TrainState, Trainer};
-use crate::{device, Net};
+use crate::{device, torch_thread, Net};
 
 /// The largest raster side a sparse point set may lie on.
 const MAX_SPARSE_SIZE: u32 = 4096;
@@ -114,54 +114,56 @@ impl Model for NetModel {
     }
 
     fn new(params: &Params) -> Result<Self, PluginError> {
-        let device = device::parse(params.text("device")?)?;
-        let kind = Precision::parse(params.text("precision")?)?.kind(device);
-        let path = params.text("checkpoint")?;
-        let train = params.text("mode")? == "train";
-        let hyper = Hyper {
-            learning_rate: params.float("learning-rate")?,
-            betas: (0.9, 0.99),
-            eps: 1e-8,
-            grad_clip: params.float("grad-clip")?,
-            ema_decay: params.float("ema-decay")?,
-            ema_every: params.int("ema-every")? as u64,
-            seed: params.int("seed")?,
-        };
-        let mut inner = if path.is_empty() {
-            let mut cfg = read_config(params.text("config")?)?;
-            cfg.guide_channels = params.int("guide-channels")?;
-            cfg.guide = params.text("guide")?.to_string();
-            cfg.reference_grid_sample = params.bool("reference-grid")?;
-            let mut net = Net::new(&cfg, device, hyper.seed)?;
-            let init = params.text("init")?;
-            if !init.is_empty() {
-                init_from(&mut net, Path::new(init)).map_err(|e| e.with_param("init"))?;
+        torch_thread::run(|| {
+            let device = device::parse(params.text("device")?)?;
+            let kind = Precision::parse(params.text("precision")?)?.kind(device);
+            let path = params.text("checkpoint")?;
+            let train = params.text("mode")? == "train";
+            let hyper = Hyper {
+                learning_rate: params.float("learning-rate")?,
+                betas: (0.9, 0.99),
+                eps: 1e-8,
+                grad_clip: params.float("grad-clip")?,
+                ema_decay: params.float("ema-decay")?,
+                ema_every: params.int("ema-every")? as u64,
+                seed: params.int("seed")?,
+            };
+            let mut inner = if path.is_empty() {
+                let mut cfg = read_config(params.text("config")?)?;
+                cfg.guide_channels = params.int("guide-channels")?;
+                cfg.guide = params.text("guide")?.to_string();
+                cfg.reference_grid_sample = params.bool("reference-grid")?;
+                let mut net = Net::new(&cfg, device, hyper.seed)?;
+                let init = params.text("init")?;
+                if !init.is_empty() {
+                    init_from(&mut net, Path::new(init)).map_err(|e| e.with_param("init"))?;
+                }
+                let trainer = train.then(|| Trainer::new(&net, hyper));
+                Inner { net, trainer }
+            } else {
+                load(Path::new(path), params.text("config")?, device, train, hyper)
+                    .map_err(|e| e.with_param("checkpoint"))?
+            };
+            match inner.trainer.as_mut() {
+                Some(trainer) => trainer.compute = kind,
+                None => inner.net.set_kind(kind),
             }
-            let trainer = train.then(|| Trainer::new(&net, hyper));
-            Inner { net, trainer }
-        } else {
-            load(Path::new(path), params.text("config")?, device, train, hyper)
-                .map_err(|e| e.with_param("checkpoint"))?
-        };
-        match inner.trainer.as_mut() {
-            Some(trainer) => trainer.compute = kind,
-            None => inner.net.set_kind(kind),
-        }
-        let cfg = &inner.net.cfg;
-        let info = ModelInfo {
-            channels: cfg.channels as u32,
-            guide_channels: cfg.guide_channels as u32,
-            z_dim: cfg.z_dim as u32,
-            train_size: cfg.img_size as u32,
-            mollifier_sigma: cfg.mollifier_sigma,
-            noise_schedule: cfg.noise_schedule.as_str().into(),
-            diffusion_steps: cfg.diffusion_steps as u32,
-            train_step: 0,
-            device: device::name(device).into(),
-            config_json: serde_json::to_string(cfg).unwrap_or_default().into(),
-        };
-        let neighbours = cfg.knn_neighbours as usize;
-        Ok(Self { inner: Mutex::new(inner), info, device, neighbours })
+            let cfg = &inner.net.cfg;
+            let info = ModelInfo {
+                channels: cfg.channels as u32,
+                guide_channels: cfg.guide_channels as u32,
+                z_dim: cfg.z_dim as u32,
+                train_size: cfg.img_size as u32,
+                mollifier_sigma: cfg.mollifier_sigma,
+                noise_schedule: cfg.noise_schedule.as_str().into(),
+                diffusion_steps: cfg.diffusion_steps as u32,
+                train_step: 0,
+                device: device::name(device).into(),
+                config_json: serde_json::to_string(cfg).unwrap_or_default().into(),
+            };
+            let neighbours = cfg.knn_neighbours as usize;
+            Ok(Self { inner: Mutex::new(inner), info, device, neighbours })
+        })
     }
 
     fn info(&self) -> ModelInfo {
@@ -172,19 +174,23 @@ impl Model for NetModel {
     }
 
     fn denoise(&self, input: &ModelInput<'_>, eps: &mut [f32]) -> Result<(), PluginError> {
-        let inner = self.lock()?;
-        let (x, t, z, layout) = self.decoder_input(input)?;
-        write_points(&inner.net.denoise(&x, &t, &z, &layout), eps);
-        Ok(())
+        torch_thread::run(|| {
+            let inner = self.lock()?;
+            let (x, t, z, layout) = self.decoder_input(input)?;
+            write_points(&inner.net.denoise(&x, &t, &z, &layout), eps);
+            Ok(())
+        })
     }
 
     fn encode(&self, at: &Points<'_>, x: &[f32], z: &mut [f32]) -> Result<(), PluginError> {
-        let inner = self.lock()?;
-        let layout = self.layout(at)?;
-        let x = to_points(x, at, self.info.channels, layout.device());
-        let out = inner.net.encode(&x, &layout).to_device(Device::Cpu).contiguous();
-        out.view(-1).copy_data(z, z.len());
-        Ok(())
+        torch_thread::run(|| {
+            let inner = self.lock()?;
+            let layout = self.layout(at)?;
+            let x = to_points(x, at, self.info.channels, layout.device());
+            let out = inner.net.encode(&x, &layout).to_device(Device::Cpu).contiguous();
+            out.view(-1).copy_data(z, z.len());
+            Ok(())
+        })
     }
 
     fn denoise_vjp(
@@ -194,50 +200,57 @@ impl Model for NetModel {
         eps: &mut [f32],
         grad: &mut [f32],
     ) -> Result<(), PluginError> {
-        let inner = self.lock()?;
-        let (x, t, z, layout) = self.decoder_input(input)?;
-        let v = to_points(cotangent, &input.at, self.info.channels, layout.device());
-        let (out, g) = inner.net.denoise_vjp(&x, &t, &z, &layout, &v);
-        write_points(&out, eps);
-        write_points(&g, grad);
-        Ok(())
+        torch_thread::run(|| {
+            let inner = self.lock()?;
+            let (x, t, z, layout) = self.decoder_input(input)?;
+            let v = to_points(cotangent, &input.at, self.info.channels, layout.device());
+            let (out, g) = inner.net.denoise_vjp(&x, &t, &z, &layout, &v);
+            write_points(&out, eps);
+            write_points(&g, grad);
+            Ok(())
+        })
     }
 
     fn train_step(&self, batch: &TrainBatch<'_>) -> Result<TrainStats, PluginError> {
-        let mut inner = self.lock()?;
-        let (x, t, _, layout) = self.decoder_input(&batch.input)?;
-        let target = to_points(&batch.target, &batch.input.at, self.info.channels, layout.device());
-        let encoder_layout = self.layout(&batch.encoder_at)?;
-        let encoder_x = to_points(&batch.encoder_x, &batch.encoder_at, self.info.channels, layout.device());
-        let Inner { net, trainer } = &mut *inner;
-        let trainer = trainer.as_mut().ok_or_else(|| {
-            PluginError::unsupported("this model was loaded for inference")
-                .with_help("load it with --mode train")
-        })?;
-        let loss = trainer.step(net, &x, &t, &target, &layout, &encoder_x, &encoder_layout);
-        if !loss.is_finite() {
-            return Err(PluginError::failed(format!("training diverged: the loss is {loss}")).with_help(
-                "the weights were not updated; lower --learning-rate, or check the data for NaNs",
-            ));
-        }
-        Ok(TrainStats { loss, step: trainer.state.step })
+        torch_thread::run(|| {
+            let mut inner = self.lock()?;
+            let (x, t, _, layout) = self.decoder_input(&batch.input)?;
+            let target = to_points(&batch.target, &batch.input.at, self.info.channels, layout.device());
+            let encoder_layout = self.layout(&batch.encoder_at)?;
+            let encoder_x =
+                to_points(&batch.encoder_x, &batch.encoder_at, self.info.channels, layout.device());
+            let Inner { net, trainer } = &mut *inner;
+            let trainer = trainer.as_mut().ok_or_else(|| {
+                PluginError::unsupported("this model was loaded for inference")
+                    .with_help("load it with --mode train")
+            })?;
+            let loss = trainer.step(net, &x, &t, &target, &layout, &encoder_x, &encoder_layout);
+            if !loss.is_finite() {
+                return Err(PluginError::failed(format!("training diverged: the loss is {loss}")).with_help(
+                    "the weights were not updated; lower --learning-rate, or check the data for NaNs",
+                ));
+            }
+            Ok(TrainStats { loss, step: trainer.state.step })
+        })
     }
 
     fn save(&self, path: &str) -> Result<(), PluginError> {
-        let inner = self.lock()?;
-        let mut tensors: Vec<(String, Tensor)> = inner.net.vs.variables().into_iter().collect();
-        let mut metadata = BTreeMap::from([
-            ("format".to_string(), FORMAT.to_string()),
-            ("config".to_string(), self.info.config_json.to_string()),
-        ]);
-        if let Some(trainer) = &inner.trainer {
-            tensors.extend(trainer.tensors());
-            let state =
-                serde_json::to_string(&trainer.state).map_err(|e| PluginError::failed(e.to_string()))?;
-            metadata.insert("train_state".to_string(), state);
-        }
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        checkpoint::write(Path::new(path), &tensors, metadata)
+        torch_thread::run(|| {
+            let inner = self.lock()?;
+            let mut tensors: Vec<(String, Tensor)> = inner.net.vs.variables().into_iter().collect();
+            let mut metadata = BTreeMap::from([
+                ("format".to_string(), FORMAT.to_string()),
+                ("config".to_string(), self.info.config_json.to_string()),
+            ]);
+            if let Some(trainer) = &inner.trainer {
+                tensors.extend(trainer.tensors());
+                let state =
+                    serde_json::to_string(&trainer.state).map_err(|e| PluginError::failed(e.to_string()))?;
+                metadata.insert("train_state".to_string(), state);
+            }
+            tensors.sort_by(|a, b| a.0.cmp(&b.0));
+            checkpoint::write(Path::new(path), &tensors, metadata)
+        })
     }
 }
 
