@@ -114,56 +114,7 @@ impl Model for NetModel {
     }
 
     fn new(params: &Params) -> Result<Self, PluginError> {
-        torch_thread::run(|| {
-            let device = device::parse(params.text("device")?)?;
-            let kind = Precision::parse(params.text("precision")?)?.kind(device);
-            let path = params.text("checkpoint")?;
-            let train = params.text("mode")? == "train";
-            let hyper = Hyper {
-                learning_rate: params.float("learning-rate")?,
-                betas: (0.9, 0.99),
-                eps: 1e-8,
-                grad_clip: params.float("grad-clip")?,
-                ema_decay: params.float("ema-decay")?,
-                ema_every: params.int("ema-every")? as u64,
-                seed: params.int("seed")?,
-            };
-            let mut inner = if path.is_empty() {
-                let mut cfg = read_config(params.text("config")?)?;
-                cfg.guide_channels = params.int("guide-channels")?;
-                cfg.guide = params.text("guide")?.to_string();
-                cfg.reference_grid_sample = params.bool("reference-grid")?;
-                let mut net = Net::new(&cfg, device, hyper.seed)?;
-                let init = params.text("init")?;
-                if !init.is_empty() {
-                    init_from(&mut net, Path::new(init)).map_err(|e| e.with_param("init"))?;
-                }
-                let trainer = train.then(|| Trainer::new(&net, hyper));
-                Inner { net, trainer }
-            } else {
-                load(Path::new(path), params.text("config")?, device, train, hyper)
-                    .map_err(|e| e.with_param("checkpoint"))?
-            };
-            match inner.trainer.as_mut() {
-                Some(trainer) => trainer.compute = kind,
-                None => inner.net.set_kind(kind),
-            }
-            let cfg = &inner.net.cfg;
-            let info = ModelInfo {
-                channels: cfg.channels as u32,
-                guide_channels: cfg.guide_channels as u32,
-                z_dim: cfg.z_dim as u32,
-                train_size: cfg.img_size as u32,
-                mollifier_sigma: cfg.mollifier_sigma,
-                noise_schedule: cfg.noise_schedule.as_str().into(),
-                diffusion_steps: cfg.diffusion_steps as u32,
-                train_step: 0,
-                device: device::name(device).into(),
-                config_json: serde_json::to_string(cfg).unwrap_or_default().into(),
-            };
-            let neighbours = cfg.knn_neighbours as usize;
-            Ok(Self { inner: Mutex::new(inner), info, device, neighbours })
-        })
+        torch_thread::run(|| Self::build(params))
     }
 
     fn info(&self) -> ModelInfo {
@@ -255,6 +206,58 @@ impl Model for NetModel {
 }
 
 impl NetModel {
+    /// The model `params` describe: built, or loaded from its checkpoint.
+    fn build(params: &Params) -> Result<Self, PluginError> {
+        let device = device::parse(params.text("device")?)?;
+        let kind = Precision::parse(params.text("precision")?)?.kind(device);
+        let path = params.text("checkpoint")?;
+        let train = params.text("mode")? == "train";
+        let hyper = Hyper {
+            learning_rate: params.float("learning-rate")?,
+            betas: (0.9, 0.99),
+            eps: 1e-8,
+            grad_clip: params.float("grad-clip")?,
+            ema_decay: params.float("ema-decay")?,
+            ema_every: params.int("ema-every")? as u64,
+            seed: params.int("seed")?,
+        };
+        let mut inner = if path.is_empty() {
+            let mut cfg = read_config(params.text("config")?)?;
+            cfg.guide_channels = params.int("guide-channels")?;
+            cfg.guide = params.text("guide")?.to_string();
+            cfg.reference_grid_sample = params.bool("reference-grid")?;
+            let mut net = Net::new(&cfg, device, hyper.seed)?;
+            let init = params.text("init")?;
+            if !init.is_empty() {
+                init_from(&mut net, Path::new(init)).map_err(|e| e.with_param("init"))?;
+            }
+            let trainer = train.then(|| Trainer::new(&net, hyper));
+            Inner { net, trainer }
+        } else {
+            load(Path::new(path), params.text("config")?, device, train, hyper)
+                .map_err(|e| e.with_param("checkpoint"))?
+        };
+        match inner.trainer.as_mut() {
+            Some(trainer) => trainer.compute = kind,
+            None => inner.net.set_kind(kind),
+        }
+        let cfg = &inner.net.cfg;
+        let info = ModelInfo {
+            channels: cfg.channels as u32,
+            guide_channels: cfg.guide_channels as u32,
+            z_dim: cfg.z_dim as u32,
+            train_size: cfg.img_size as u32,
+            mollifier_sigma: cfg.mollifier_sigma,
+            noise_schedule: cfg.noise_schedule.as_str().into(),
+            diffusion_steps: cfg.diffusion_steps as u32,
+            train_step: 0,
+            device: device::name(device).into(),
+            config_json: serde_json::to_string(cfg).unwrap_or_default().into(),
+        };
+        let neighbours = cfg.knn_neighbours as usize;
+        Ok(Self { inner: Mutex::new(inner), info, device, neighbours })
+    }
+
     /// The network; refused once a call panicked while holding it, since a training
     /// step may have updated only some weights.
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, PluginError> {
