@@ -42,6 +42,15 @@ impl Depth {
             Depth::F32 => "f32",
         }
     }
+
+    /// Bytes per sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            Depth::U8 => 1,
+            Depth::U16 => 2,
+            Depth::F32 => 4,
+        }
+    }
 }
 
 impl Format {

@@ -22,6 +22,11 @@ use super::source::Source;
 use crate::error::{Error, Result};
 use crate::raster::Raster;
 
+thread_local! {
+    /// The buffer a worker thread reads source windows into.
+    static READ_BUFFER: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// One operator step, built and ready.
 pub struct Stage {
     /// How errors name it: `scale (org.infty.basic)`.
@@ -64,7 +69,10 @@ impl Job<'_> {
             let wanted = stage.op.input_window(windows[k + 1], self.rasters[k]).into_result();
             windows[k] = wanted.map_err(|e| plugin_error(stage, e))?.clipped_to(&self.rasters[k].bounds());
         }
-        let mut samples = buffer(self.rasters[0], windows[0]);
+        // The source fills every sample of its window, so its buffer is reused from
+        // tile to tile without clearing (operators' outputs start zeroed).
+        let mut samples = READ_BUFFER.take();
+        samples.resize(windows[0].area() as usize * self.rasters[0].channels as usize, 0.0);
         self.source.read(windows[0], field(self.rasters[0], windows[0], &mut samples))?;
         for (k, stage) in self.stages.iter().enumerate() {
             let (from, to) = (self.rasters[k], self.rasters[k + 1]);
@@ -75,7 +83,10 @@ impl Job<'_> {
                 .process(input, field(to, windows[k + 1], &mut out))
                 .into_result()
                 .map_err(|e| plugin_error(stage, e))?;
-            samples = out;
+            let consumed = std::mem::replace(&mut samples, out);
+            if k == 0 {
+                READ_BUFFER.set(consumed);
+            }
         }
         Ok(samples)
     }

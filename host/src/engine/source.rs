@@ -7,6 +7,7 @@ use infty_sdk::{FieldMut, RasterInfo, Window};
 use crate::error::Result;
 use crate::format::Depth;
 use crate::raster::Raster;
+use crate::tiff::source::TiffSource;
 
 /// An input raster read window by window, from any thread.
 pub trait Source: Send + Sync {
@@ -16,6 +17,10 @@ pub trait Source: Send + Sync {
     fn depth(&self) -> Depth;
     /// Fills `out` with `window` (inside the raster), planar, normalised samples.
     fn read(&self, window: Window, out: FieldMut<'_>) -> Result<()>;
+    /// The source as a TIFF, whose stored chunks a write may copy as they are.
+    fn as_tiff(&self) -> Option<&TiffSource> {
+        None
+    }
 }
 
 /// A source decoded whole into memory (PNG, JPEG, standard input).

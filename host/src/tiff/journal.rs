@@ -52,9 +52,12 @@ impl Journal {
         Ok(Journal { file: File::options().append(true).open(path)? })
     }
 
-    /// Records a finished tile (one write, so a crash tears at most this line).
-    pub fn record(&mut self, (index, offset, count): Entry) -> io::Result<()> {
-        self.file.write_all(format!("{index} {offset} {count}\n").as_bytes())
+    /// Records finished tiles, one line each, in one write (a crash tears at most the
+    /// last line, which `read` ignores).
+    pub fn record(&mut self, entries: &[Entry]) -> io::Result<()> {
+        let lines: String =
+            entries.iter().map(|(index, offset, count)| format!("{index} {offset} {count}\n")).collect();
+        self.file.write_all(lines.as_bytes())
     }
 }
 
@@ -88,9 +91,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let mut journal = Journal::create(&path, "job 1").unwrap();
-        journal.record((0, 16, 100)).unwrap();
-        journal.record((3, 116, 50)).unwrap();
-        journal.record((1, 166, 500)).unwrap(); // its bytes never reached the file
+        journal.record(&[(0, 16, 100), (3, 116, 50)]).unwrap();
+        journal.record(&[(1, 166, 500)]).unwrap(); // its bytes never reached the file
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"2 666 1").unwrap();
         let (job, entries) = read(&path, 200, 4).unwrap();
         assert_eq!(job, "job 1");

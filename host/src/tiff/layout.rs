@@ -60,19 +60,10 @@ impl Layout {
             big: false,
         };
         // Stored tiles are padded to full size; compression can grow data slightly.
-        let tile_bytes =
-            u64::from(tile) * u64::from(tile) * u64::from(info.channels) * layout.bytes_per_sample() as u64;
+        let tile_bytes = u64::from(tile) * u64::from(tile) * u64::from(info.channels) * depth.bytes() as u64;
         let bound = layout.tile_count() as u64 * (tile_bytes + tile_bytes / 64 + 1024) + (1 << 20);
         layout.big = bound >= u64::from(u32::MAX);
         layout
-    }
-
-    pub fn bytes_per_sample(&self) -> usize {
-        match self.depth {
-            Depth::U8 => 1,
-            Depth::U16 => 2,
-            Depth::F32 => 4,
-        }
     }
 
     /// The tile grid these tiles are computed in.
@@ -118,24 +109,45 @@ impl Layout {
         &self,
         window: Window,
         planar: &[f32],
-        bytes: impl Fn(f32) -> [u8; N],
+        bytes: impl Fn(f32) -> [u8; N] + Copy,
     ) -> Vec<u8> {
         let (w, h, c, tile) =
             (window.width as usize, window.height as usize, self.channels as usize, self.tile as usize);
-        let mut out = vec![0u8; tile * tile * c * N];
-        let mut converted = vec![[0u8; N]; w];
-        for (y, row) in out.chunks_exact_mut(tile * c * N).take(h).enumerate() {
-            let row = &mut row[..w * c * N];
-            for ch in 0..c {
-                // Convert a contiguous row (this vectorises), then interleave it.
-                let src = &planar[ch * w * h + y * w..][..w];
-                converted.iter_mut().zip(src).for_each(|(b, &v)| *b = bytes(v));
-                for (pixel, b) in row.chunks_exact_mut(c * N).zip(&converted) {
-                    pixel[ch * N..(ch + 1) * N].copy_from_slice(b);
-                }
+        // Each row is zeroed just before it is written (in cache), not the whole tile first.
+        let (row_bytes, tile_bytes) = (tile * c * N, tile * tile * c * N);
+        let mut out = Vec::with_capacity(tile_bytes);
+        for y in 0..h {
+            let start = out.len();
+            out.resize(start + row_bytes, 0);
+            let row = &mut out[start..start + w * c * N];
+            let plane_row = |ch: usize| &planar[ch * w * h + y * w..][..w];
+            // A constant pixel size lets the compiler vectorise the strided writes.
+            match c {
+                1 => scatter::<1, N>(row, std::array::from_fn(plane_row), bytes),
+                3 => scatter::<3, N>(row, std::array::from_fn(plane_row), bytes),
+                4 => scatter::<4, N>(row, std::array::from_fn(plane_row), bytes),
+                _ => (0..c).for_each(|ch| {
+                    for (pixel, &v) in row.chunks_exact_mut(c * N).zip(plane_row(ch)) {
+                        pixel[ch * N..(ch + 1) * N].copy_from_slice(&bytes(v));
+                    }
+                }),
             }
         }
+        out.resize(tile_bytes, 0);
         out
+    }
+}
+
+/// Interleaves one row of `C` planes into pixels of `C` samples of `N` bytes.
+fn scatter<const C: usize, const N: usize>(
+    row: &mut [u8],
+    planes: [&[f32]; C],
+    bytes: impl Fn(f32) -> [u8; N],
+) {
+    for (x, pixel) in row.chunks_exact_mut(C * N).enumerate() {
+        for (ch, plane) in planes.iter().enumerate() {
+            pixel[ch * N..(ch + 1) * N].copy_from_slice(&bytes(plane[x]));
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use infty_sdk::RasterInfo;
 
 use super::codec::header_of;
 use crate::error::{Error, Result};
-use crate::format::{Depth, Header};
+use crate::format::Header;
 
 /// Largest image side accepted without `--unlimited` (libvips' own limit is 10M).
 const MAX_SIDE: u32 = 1 << 24;
@@ -29,6 +29,19 @@ pub struct Checked {
     pub chunk: (u32, u32),
     /// The decoded size of one chunk.
     pub chunk_bytes: u64,
+    /// Where each chunk's stored bytes lie.
+    pub stored: StoredChunks,
+}
+
+/// The chunks as stored: where each lies in the file and how it is encoded, for
+/// copying them into an output without decoding.
+pub struct StoredChunks {
+    pub offsets: Vec<u64>,
+    pub counts: Vec<u64>,
+    pub tiled: bool,
+    /// The TIFF Compression and Predictor tags.
+    pub compression: u16,
+    pub predictor: u16,
 }
 
 /// Opens `path` and checks its header and chunk tables.
@@ -53,7 +66,7 @@ pub fn open_checked(path: &str, unlimited: bool) -> Result<Checked> {
         ));
     }
     let chunk = decoder.chunk_dimensions();
-    let bytes = u64::from(chunk.0) * u64::from(chunk.1) * u64::from(channels) * sample_bytes(header.depth);
+    let bytes = u64::from(chunk.0) * u64::from(chunk.1) * u64::from(channels) * header.depth.bytes() as u64;
     let limit = chunk_limit(unlimited);
     if bytes > limit {
         let error = bad(format!(
@@ -66,8 +79,8 @@ pub fn open_checked(path: &str, unlimited: bool) -> Result<Checked> {
         ));
         return Err(if unlimited { error } else { error.with_help(hint) });
     }
-    check_chunk_table(&mut decoder, &header, chunk, path)?;
-    Ok(Checked { decoder, header, chunk, chunk_bytes: bytes })
+    let stored = check_chunk_table(&mut decoder, &header, chunk, path)?;
+    Ok(Checked { decoder, header, chunk, chunk_bytes: bytes, stored })
 }
 
 /// A decoder of `path` with the decoding limits for `unlimited`.
@@ -89,14 +102,6 @@ fn chunk_limit(unlimited: bool) -> u64 {
     }
 }
 
-fn sample_bytes(depth: Depth) -> u64 {
-    match depth {
-        Depth::U8 => 1,
-        Depth::U16 => 2,
-        Depth::F32 => 4,
-    }
-}
-
 fn chunk_name(decoder: &TiffDecoder) -> &'static str {
     match decoder.get_chunk_type() {
         ChunkType::Tile => "tile",
@@ -111,9 +116,9 @@ fn check_chunk_table(
     header: &Header,
     chunk: (u32, u32),
     path: &str,
-) -> Result<()> {
+) -> Result<StoredChunks> {
     let info = header.info;
-    let pixel_bytes = u64::from(info.channels) * sample_bytes(header.depth);
+    let pixel_bytes = u64::from(info.channels) * header.depth.bytes() as u64;
     let (offsets_tag, counts_tag) = match decoder.get_chunk_type() {
         ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
         ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
@@ -140,7 +145,9 @@ fn check_chunk_table(
     }
     let file_len =
         std::fs::metadata(path).map_err(|e| Error::input(format!("cannot read '{path}': {e}")))?.len();
-    let uncompressed = decoder.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten().unwrap_or(1) == 1;
+    let compression = decoder.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten().unwrap_or(1);
+    let predictor = decoder.find_tag_unsigned::<u16>(Tag::Predictor).ok().flatten().unwrap_or(1);
+    let uncompressed = compression == 1;
     for (i, (&offset, &count)) in offsets.iter().zip(&counts).enumerate() {
         if offset.checked_add(count).is_none_or(|end| end > file_len) {
             return Err(bad(format!(
@@ -156,5 +163,6 @@ fn check_chunk_table(
             )));
         }
     }
-    Ok(())
+    let tiled = decoder.get_chunk_type() == ChunkType::Tile;
+    Ok(StoredChunks { offsets, counts, tiled, compression, predictor })
 }

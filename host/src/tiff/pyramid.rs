@@ -93,7 +93,7 @@ fn read_tile(writer: &TiledWriter, level: &Level, index: u32) -> io::Result<Vec<
     let l = &level.layout;
     let mut stored = vec![0u8; level.counts[index as usize] as usize];
     writer.file().read_exact_at(&mut stored, level.offsets[index as usize])?;
-    let (tile, c, bps) = (l.tile as usize, l.channels as usize, l.bytes_per_sample());
+    let (tile, c, bps) = (l.tile as usize, l.channels as usize, l.depth.bytes());
     let raw = match l.compression {
         TileCompression::None => stored,
         TileCompression::Deflate => {

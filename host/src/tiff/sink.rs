@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use super::journal::{self, Journal, Paths};
 use super::layout::Layout;
 use super::pyramid;
+use super::source::TiffSource;
 use super::writer::TiledWriter;
 use crate::engine::job::Job;
 use crate::engine::progress;
@@ -44,19 +45,37 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
     let progress = progress::bar(tiles.len() as u64, (tiles.len() - todo.len()) as u64);
     let file = writer.file().try_clone().map_err(|e| failed("write", e))?;
     let sink = Mutex::new((writer, journal));
-    let result = job.for_tiles(&layout.grid(), &todo, |index, samples| {
-        let bytes = layout
-            .encode_tile(layout.tile_window(index), &samples)
-            .map_err(|e| failed("compress a tile of", e))?;
-        // Space is reserved under the lock; the bytes are written outside it.
-        let offset = sink.lock().expect("writer lock").0.reserve(bytes.len());
-        file.write_all_at(&bytes, offset).map_err(|e| failed("write", e))?;
+    // Space for `tiles` (index, offset from the first, length) is reserved under the
+    // lock; `write` puts their bytes there outside it.
+    let store = |tiles: &[(u32, u64, u64)], write: &dyn Fn(u64) -> std::io::Result<()>| -> Result<()> {
+        let len = tiles.last().map_or(0, |t| t.1 + t.2);
+        let offset = sink.lock().expect("writer lock").0.reserve(len as usize);
+        write(offset).map_err(|e| failed("write", e))?;
+        let placed: Vec<_> = tiles.iter().map(|&(index, at, count)| (index, offset + at, count)).collect();
         let mut sink = sink.lock().expect("writer lock");
-        sink.0.place(index, offset, bytes.len() as u64);
-        sink.1.record((index, offset, bytes.len() as u64)).map_err(|e| failed("journal", e))?;
-        progress.inc(1);
+        placed.iter().for_each(|&(index, at, count)| sink.0.place(index, at, count));
+        sink.1.record(&placed).map_err(|e| failed("journal", e))?;
+        progress.inc(tiles.len() as u64);
         Ok(())
-    });
+    };
+    let stored = job.source.as_tiff().filter(|tiff| job.stages.is_empty() && tiff.chunks_fit(&layout));
+    let result = match stored {
+        // Nothing changes a pixel and the input stores tiles as the output would:
+        // copy them as they are, without decoding, in runs stored back to back.
+        Some(tiff) => stored_runs(tiff, &todo).try_for_each(|run| {
+            let (from, _) = tiff.stored_at(run[0]);
+            let tiles: Vec<_> =
+                run.iter().map(|&i| (i, tiff.stored_at(i).0 - from, tiff.stored_at(i).1)).collect();
+            let len = tiles.last().map_or(0, |t| t.1 + t.2);
+            store(&tiles, &|offset| tiff.copy_stored(from, len, &file, offset))
+        }),
+        None => job.for_tiles(&layout.grid(), &todo, |index, samples| {
+            let bytes = layout
+                .encode_tile(layout.tile_window(index), &samples)
+                .map_err(|e| failed("compress a tile of", e))?;
+            store(&[(index, 0, bytes.len() as u64)], &|offset| file.write_all_at(&bytes, offset))
+        }),
+    };
     progress.finish_and_clear();
     if let Err(error) = result {
         if error.exit_code() == 2 {
@@ -78,6 +97,18 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
     std::fs::rename(&paths.part, output).map_err(|e| failed("write", e))?;
     let _ = std::fs::remove_file(&paths.journal);
     Ok(())
+}
+
+/// `tiles` cut into runs of consecutive tiles stored back to back in `tiff`, each
+/// at most 64 MiB: one copy each.
+fn stored_runs<'t>(tiff: &'t TiffSource, tiles: &'t [u32]) -> impl Iterator<Item = &'t [u32]> + 't {
+    let mut run_bytes = tiles.first().map_or(0, |&t| tiff.stored_at(t).1);
+    tiles.chunk_by(move |&a, &b| {
+        let ((at, len), (next, next_len)) = (tiff.stored_at(a), tiff.stored_at(b));
+        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 64 << 20;
+        run_bytes = if joins { run_bytes + next_len } else { next_len };
+        joins
+    })
 }
 
 /// Creates the partial output and journal, or reopens them to resume.

@@ -3,13 +3,18 @@
 //! header is checked (see `limits`) before anything is read.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
 use ::tiff::decoder::DecodingResult;
 use infty_sdk::{FieldMut, RasterInfo, Window};
 
 use super::codec::{is_jpeg_ycbcr, ycbcr_to_rgb};
-use super::limits::{self, Checked, TiffDecoder};
+use super::layout::Layout;
+use super::limits::{self, Checked, StoredChunks, TiffDecoder};
 use crate::engine::grid::TILE;
 use crate::engine::source::Source;
 use crate::error::{Error, Result};
@@ -38,6 +43,9 @@ pub struct TiffSource {
     ycbcr: bool,
     decoders: Mutex<Vec<TiffDecoder>>,
     cache: Mutex<Cache>,
+    stored: StoredChunks,
+    /// The file, for reading stored chunks as they are.
+    file: File,
 }
 
 struct Cache {
@@ -50,8 +58,9 @@ struct Cache {
 impl TiffSource {
     /// Opens `path` and checks its header and chunk tables.
     pub fn open(path: &str, unlimited: bool) -> Result<TiffSource> {
-        let Checked { mut decoder, header, chunk, chunk_bytes: bytes } =
+        let Checked { mut decoder, header, chunk, chunk_bytes: bytes, stored } =
             limits::open_checked(path, unlimited)?;
+        let file = File::open(path).map_err(|e| Error::input(format!("cannot open '{path}': {e}")))?;
         let width = header.info.width;
         let ycbcr = is_jpeg_ycbcr(&mut decoder);
         let chunks_across = width.div_ceil(chunk.0);
@@ -69,7 +78,55 @@ impl TiffSource {
             ycbcr,
             decoders: Mutex::new(vec![decoder]),
             cache: Mutex::new(cache),
+            stored,
+            file,
         })
+    }
+
+    /// Whether an output of `layout` (the same raster) can take this file's chunks as
+    /// they are stored: tiles of its size, depth and compression, without a predictor.
+    pub fn chunks_fit(&self, layout: &Layout) -> bool {
+        let s = &self.stored;
+        s.tiled
+            && self.chunk == (layout.tile, layout.tile)
+            && self.header.depth == layout.depth
+            && s.compression == layout.compression.tag()
+            && s.predictor == 1
+            && !self.ycbcr
+    }
+
+    /// Where chunk `index` is stored: its offset and length in bytes.
+    pub fn stored_at(&self, index: u32) -> (u64, u64) {
+        (self.stored.offsets[index as usize], self.stored.counts[index as usize])
+    }
+
+    /// Copies `len` stored bytes from `from` into `out` at `offset`: in the kernel where
+    /// it can (`copy_file_range`), else through a buffer.
+    pub fn copy_stored(&self, from: u64, len: u64, out: &File, offset: u64) -> io::Result<()> {
+        let mut done = 0;
+        while done < len {
+            let (mut off_in, mut off_out) = ((from + done) as libc::loff_t, (offset + done) as libc::loff_t);
+            let (fd_in, fd_out) = (self.file.as_raw_fd(), out.as_raw_fd());
+            // SAFETY: both descriptors belong to open files; the offsets are locals.
+            let n = unsafe {
+                libc::copy_file_range(fd_in, &mut off_in, fd_out, &mut off_out, (len - done) as usize, 0)
+            };
+            match n {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n if n > 0 => done += n as u64,
+                _ => {
+                    let error = io::Error::last_os_error();
+                    let unsupported = [libc::EXDEV, libc::ENOSYS, libc::EOPNOTSUPP, libc::EINVAL];
+                    if done > 0 || !unsupported.contains(&error.raw_os_error().unwrap_or(0)) {
+                        return Err(error);
+                    }
+                    let mut bytes = vec![0; len as usize];
+                    self.file.read_exact_at(&mut bytes, from)?;
+                    return out.write_all_at(&bytes, offset);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Decoded chunk `index`, from the cache or the file.
@@ -144,28 +201,30 @@ impl Source for TiffSource {
             for cx in window.x / cw..=(window.right() - 1) / cw {
                 let chunk = self.chunk(cy as u32 * self.chunks_across + cx as u32)?;
                 let area = window.intersect(&Window::new(cx * cw, cy * ch, self.chunk.0, self.chunk.1));
-                let origin = (cx * cw, cy * ch);
+                let at = (chunk.width, channels, (cx * cw, cy * ch), area);
                 match &chunk.samples {
-                    DecodingResult::U8(v) => copy_region(v, chunk.width, channels, origin, area, &mut out),
-                    DecodingResult::U16(v) => copy_region(v, chunk.width, channels, origin, area, &mut out),
-                    DecodingResult::F32(v) => copy_region(v, chunk.width, channels, origin, area, &mut out),
+                    DecodingResult::U8(v) => copy_region(v, at, &mut out, u8::to_field),
+                    DecodingResult::U16(v) => copy_region(v, at, &mut out, u16::to_field),
+                    DecodingResult::F32(v) => copy_region(v, at, &mut out, |s| s),
                     _ => unreachable!("the header check admits u8, u16 and f32 only"),
                 }
             }
         }
         Ok(())
     }
+
+    fn as_tiff(&self) -> Option<&TiffSource> {
+        Some(self)
+    }
 }
 
-/// Copies `area` (global coordinates) of an interleaved chunk whose top-left pixel is
-/// `origin` into the planar field `out`.
-fn copy_region<T: Sample>(
-    chunk: &[T],
-    chunk_width: usize,
-    channels: usize,
-    origin: (i64, i64),
-    area: Window,
+/// Copies `area` (global coordinates) of an interleaved chunk `chunk_width` pixels wide,
+/// whose top-left pixel is `origin`, into the planar field `out`, mapping each sample.
+fn copy_region<S: Copy>(
+    chunk: &[S],
+    (chunk_width, channels, origin, area): (usize, usize, (i64, i64), Window),
     out: &mut FieldMut<'_>,
+    map: impl Fn(S) -> f32 + Copy,
 ) {
     let (ox, oy) = ((area.x - out.window.x) as usize, (area.y - out.window.y) as usize);
     for y in 0..area.height as usize {
@@ -174,9 +233,18 @@ fn copy_region<T: Sample>(
         let src = &chunk[start..start + area.width as usize * channels];
         for c in 0..channels {
             let dst = &mut out.row_mut(c, oy + y)[ox..ox + area.width as usize];
-            for (x, d) in dst.iter_mut().enumerate() {
-                *d = src[x * channels + c].to_field();
+            // A constant pixel size lets the compiler vectorise the strided reads.
+            match channels {
+                1 => gather::<1, _, _>(src, c, dst, map),
+                3 => gather::<3, _, _>(src, c, dst, map),
+                4 => gather::<4, _, _>(src, c, dst, map),
+                _ => dst.iter_mut().zip(src.chunks_exact(channels)).for_each(|(d, p)| *d = map(p[c])),
             }
         }
     }
+}
+
+/// Channel `c` of pixels of `N` samples.
+fn gather<const N: usize, S: Copy, D>(src: &[S], c: usize, dst: &mut [D], map: impl Fn(S) -> D) {
+    dst.iter_mut().zip(src.chunks_exact(N)).for_each(|(d, p)| *d = map(p[c]));
 }

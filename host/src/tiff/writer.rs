@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -28,7 +29,12 @@ pub struct TiledWriter {
     offsets: Vec<u64>,
     counts: Vec<u64>,
     end: u64,
+    /// Where the writeback started by [`TiledWriter::place`] has reached.
+    flushed: u64,
 }
+
+/// Bytes written between two starts of writeback.
+const WRITEBACK_STEP: u64 = 32 << 20;
 
 impl TiledWriter {
     /// Creates (or truncates) `path` and writes the header.
@@ -36,7 +42,8 @@ impl TiledWriter {
         // Readable too: the pyramid reads tiles back.
         let file = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
         let n = layout.tile_count() as usize;
-        let mut writer = TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0 };
+        let mut writer =
+            TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0, flushed: 0 };
         let header = writer.header(0);
         writer.file.write_all_at(&header, 0)?;
         writer.end = header.len() as u64;
@@ -48,7 +55,8 @@ impl TiledWriter {
     pub fn resume(path: &Path, layout: Layout, done: &[(u32, u64, u64)]) -> io::Result<TiledWriter> {
         let file = File::options().read(true).write(true).open(path)?;
         let n = layout.tile_count() as usize;
-        let mut writer = TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0 };
+        let mut writer =
+            TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0, flushed: 0 };
         writer.end = writer.header(0).len() as u64;
         for &(index, offset, count) in done {
             writer.offsets[index as usize] = offset;
@@ -75,10 +83,20 @@ impl TiledWriter {
         offset
     }
 
-    /// Records that tile `index` is the `count` bytes at `offset`.
+    /// Records that tile `index` is the `count` bytes at `offset`. Every 32 MiB it
+    /// starts the disk writing what is written so far, without waiting: dirty pages
+    /// do not pile up, and the sync at the end has little left to wait for.
     pub fn place(&mut self, index: u32, offset: u64, count: u64) {
         self.offsets[index as usize] = offset;
         self.counts[index as usize] = count;
+        let reached = offset + count;
+        if reached >= self.flushed + WRITEBACK_STEP {
+            let (from, len) = (self.flushed as libc::off64_t, (reached - self.flushed) as libc::off64_t);
+            // SAFETY: the descriptor belongs to an open file. Only a hint: errors
+            // surface at the final sync.
+            unsafe { libc::sync_file_range(self.file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
+            self.flushed = reached;
+        }
     }
 
     /// The file, for writing reserved space.
@@ -116,7 +134,7 @@ impl TiledWriter {
         sub_ifds: &[u64],
     ) -> io::Result<u64> {
         let spp = l.channels as u16;
-        let bits = (l.bytes_per_sample() * 8) as u16;
+        let bits = (l.depth.bytes() * 8) as u16;
         let format = if l.depth == Depth::F32 { 3 } else { 1 };
         let (offsets_type, ifd_type) = if self.layout.big { (LONG8, IFD8) } else { (LONG, IFD) };
         let mut entries = Vec::new();
