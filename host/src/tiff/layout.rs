@@ -138,8 +138,33 @@ impl Layout {
     }
 }
 
-/// Interleaves one row of `C` planes into pixels of `C` samples of `N` bytes.
+/// Interleaves one row of `C` planes into pixels of `C` samples of `N` bytes, compiled
+/// for AVX2 where the CPU has it.
 fn scatter<const C: usize, const N: usize>(
+    row: &mut [u8],
+    planes: [&[f32]; C],
+    bytes: impl Fn(f32) -> [u8; N],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { scatter_avx2::<C, N>(row, planes, bytes) };
+    }
+    scatter_body::<C, N>(row, planes, bytes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scatter_avx2<const C: usize, const N: usize>(
+    row: &mut [u8],
+    planes: [&[f32]; C],
+    bytes: impl Fn(f32) -> [u8; N],
+) {
+    scatter_body::<C, N>(row, planes, bytes)
+}
+
+#[inline(always)]
+fn scatter_body<const C: usize, const N: usize>(
     row: &mut [u8],
     planes: [&[f32]; C],
     bytes: impl Fn(f32) -> [u8; N],

@@ -235,16 +235,32 @@ fn copy_region<S: Copy>(
             let dst = &mut out.row_mut(c, oy + y)[ox..ox + area.width as usize];
             // A constant pixel size lets the compiler vectorise the strided reads.
             match channels {
-                1 => gather::<1, _, _>(src, c, dst, map),
-                3 => gather::<3, _, _>(src, c, dst, map),
-                4 => gather::<4, _, _>(src, c, dst, map),
+                1 => gather::<1, _>(src, c, dst, map),
+                3 => gather::<3, _>(src, c, dst, map),
+                4 => gather::<4, _>(src, c, dst, map),
                 _ => dst.iter_mut().zip(src.chunks_exact(channels)).for_each(|(d, p)| *d = map(p[c])),
             }
         }
     }
 }
 
-/// Channel `c` of pixels of `N` samples.
-fn gather<const N: usize, S: Copy, D>(src: &[S], c: usize, dst: &mut [D], map: impl Fn(S) -> D) {
+/// Channel `c` of pixels of `N` samples, compiled for AVX2 where the CPU has it.
+fn gather<const N: usize, S: Copy>(src: &[S], c: usize, dst: &mut [f32], map: impl Fn(S) -> f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { gather_avx2::<N, S>(src, c, dst, map) };
+    }
+    gather_body::<N, S>(src, c, dst, map)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gather_avx2<const N: usize, S: Copy>(src: &[S], c: usize, dst: &mut [f32], map: impl Fn(S) -> f32) {
+    gather_body::<N, S>(src, c, dst, map)
+}
+
+#[inline(always)]
+fn gather_body<const N: usize, S: Copy>(src: &[S], c: usize, dst: &mut [f32], map: impl Fn(S) -> f32) {
     dst.iter_mut().zip(src.chunks_exact(N)).for_each(|(d, p)| *d = map(p[c]));
 }
