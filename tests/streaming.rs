@@ -27,6 +27,35 @@ fn pixels(infty: &Infty, name: &str) -> Image {
     Image::load(&infty.path(name))
 }
 
+/// u8 and u16 chains run on the file's own samples where every operator takes them
+/// (`crop`, `scale`, `mollify`); their pixels must be the f32 chain's, rounded as the
+/// writer rounds. Chains with two rounding steps, or a stage that takes f32 only, run in
+/// f32 and must agree too.
+#[test]
+fn integer_chains_give_the_f32_chain_rounded() {
+    let infty = infty();
+    for depth in ["u8", "u16"] {
+        let image = Image::pattern(700, 300, 3, depth);
+        std::fs::write(infty.path("in.tif"), image.encode_tiff()).unwrap();
+        for chain in [
+            "mollify --sigma 1.5",
+            "crop --x 5 --y 7 --width 600 --height 250 ! mollify --sigma 3 ! crop --x 1 --y 2 --width 500 --height 200",
+            "scale --factor 1.3",
+            "scale --factor 0.5 ! scale --factor 2",
+            "mollify --sigma 1 ! to-gray",
+        ] {
+            infty.pipeline(&format!("read in.tif ! {chain} ! write int.tif --compression none")).assert_ok();
+            infty.pipeline(&format!("read in.tif ! {chain} ! write f.tif --depth f32")).assert_ok();
+            let Samples::F32(field) = pixels(&infty, "f.tif").samples else { panic!("f32 output") };
+            let scale: f32 = if depth == "u8" { 255.0 } else { 65535.0 };
+            let want: Vec<f64> = field.iter().map(|&v| f64::from((v.clamp(0.0, 1.0) * scale).round())).collect();
+            let got = pixels(&infty, "int.tif").values();
+            let differ = got.iter().zip(&want).filter(|(g, w)| g != w).count();
+            assert_eq!((got.len(), differ), (want.len(), 0), "{depth}: {chain}");
+        }
+    }
+}
+
 #[test]
 fn tiled_output_equals_the_whole_image_mollifier() {
     let infty = infty();

@@ -16,42 +16,7 @@ pub enum Format {
     Tiff,
 }
 
-/// How a file stores samples.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Depth {
-    U8,
-    U16,
-    F32,
-}
-
-impl Depth {
-    /// Parses `u8`, `u16` or `f32`.
-    pub fn from_name(name: &str) -> Option<Depth> {
-        match name {
-            "u8" => Some(Depth::U8),
-            "u16" => Some(Depth::U16),
-            "f32" => Some(Depth::F32),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Depth::U8 => "u8",
-            Depth::U16 => "u16",
-            Depth::F32 => "f32",
-        }
-    }
-
-    /// Bytes per sample.
-    pub fn bytes(self) -> usize {
-        match self {
-            Depth::U8 => 1,
-            Depth::U16 => 2,
-            Depth::F32 => 4,
-        }
-    }
-}
+pub use infty_sdk::Depth;
 
 impl Format {
     /// Parses a format name as given to `--format`.

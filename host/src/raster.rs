@@ -6,60 +6,7 @@
 
 use infty_sdk::{FieldRef, RasterInfo, Window};
 
-/// A file sample type.
-pub trait Sample: Copy + Default + Send + Sync {
-    /// The field value of this sample.
-    fn to_field(self) -> f32;
-    /// The nearest sample to a field value.
-    fn from_field(v: f32) -> Self;
-}
-
-impl Sample for u8 {
-    fn to_field(self) -> f32 {
-        f32::from(self) / 255.0 // a division, not a table lookup, so loops of it vectorise
-    }
-    fn from_field(v: f32) -> Self {
-        round_non_negative(unit(v) * 255.0) as u8
-    }
-}
-
-impl Sample for u16 {
-    fn to_field(self) -> f32 {
-        f32::from(self) / 65535.0
-    }
-    fn from_field(v: f32) -> Self {
-        round_non_negative(unit(v) * 65535.0) as u16
-    }
-}
-
-/// `v` clamped to [0, 1], NaN to 0 (`max` and `min` return the operand that is a number).
-#[allow(clippy::manual_clamp)] // clamp keeps NaN
-fn unit(v: f32) -> f32 {
-    v.max(0.0).min(1.0)
-}
-
-/// `v.round()` for 0 ≤ v ≤ 65535, without a libm call or a saturating conversion, so
-/// it vectorises. For v ≥ 0.5, `v + 0.5` rounds to a value with the right floor; below,
-/// the result is 0 (the one f32 where `v + 0.5` rounds up to 1 is just below 0.5).
-fn round_non_negative(v: f32) -> u32 {
-    debug_assert!((0.0..=65535.0).contains(&v), "{v}");
-    // SAFETY: v + 0.5 lies in [0.5, 65535.5], well inside i32.
-    let up = unsafe { (v + 0.5).to_int_unchecked::<i32>() } as u32;
-    if v < 0.5 {
-        0
-    } else {
-        up
-    }
-}
-
-impl Sample for f32 {
-    fn to_field(self) -> f32 {
-        self
-    }
-    fn from_field(v: f32) -> Self {
-        v
-    }
-}
+pub use infty_sdk::Sample;
 
 /// A raster held whole in memory, planar.
 pub struct Raster {
@@ -129,21 +76,6 @@ fn plane_len(info: &RasterInfo) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_rounding_equals_round_everywhere_it_is_used() {
-        let mut v = 0.0f32;
-        while v <= 65535.0 {
-            assert_eq!(round_non_negative(v), v.round() as u32, "{v}");
-            v = if v < 1.0 { v + 1e-4 } else { f32::from_bits(v.to_bits() + 97) };
-        }
-        for v in [0.49999997f32, 0.5, 1.5, 2.5, 254.5, 65534.5] {
-            assert_eq!(round_non_negative(v), v.round() as u32, "{v}");
-        }
-        assert_eq!(u8::from_field(f32::NAN), 0);
-        assert_eq!(u16::from_field(f32::INFINITY), 65535);
-        assert_eq!(u16::from_field(-3.0), 0);
-    }
 
     #[test]
     fn integer_samples_round_trip_exactly() {

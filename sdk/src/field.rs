@@ -120,7 +120,7 @@ fn needed_len(window: &Window, channels: u32, row_stride: usize, plane_stride: u
     (channels as usize - 1) * plane_stride + (window.height as usize - 1) * row_stride + window.width as usize
 }
 
-fn check_layout(
+pub(crate) fn check_layout(
     raster: &RasterInfo,
     window: &Window,
     row_stride: usize,

@@ -62,6 +62,7 @@ mod operator;
 mod params;
 pub mod plugin;
 pub mod sampler;
+pub mod samples;
 pub mod schedule;
 mod schema;
 pub mod settings;
@@ -72,10 +73,14 @@ pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
 pub use image::{ImageBox, ImageFfi, ImageFfi_TO};
 pub use model::{GuideKind, Model, ModelBox, ModelInfo, ModelInput, Points, TrainBatch, TrainStats};
-pub use operator::{new_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO, ThreadingMode};
+pub use operator::{
+    new_operator_box, new_typed_operator_box, Operator, OperatorBox, OperatorFfi, OperatorFfi_TO,
+    ThreadingMode, TypedOperatorBox, TypedOperatorFfi, TypedOperatorFfi_TO,
+};
 pub use params::{Param, Params};
-pub use plugin::{Manifest, PluginModule, PluginRef};
+pub use plugin::{Manifest, PluginModule, PluginRef, SamplesExtension};
 pub use sampler::{Denoised, Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
+pub use samples::{Depth, Sample, SampleSupport, Samples, SamplesMut, TypedMut, TypedRef};
 pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
 pub use settings::FromParam;
 pub use task::Task;
@@ -92,7 +97,8 @@ pub use task::Task;
 /// refuses a plugin of another minor with one line naming both versions.
 ///
 /// History: 0.1.0 the first layout (with the task code inside); 0.1.1 the same layout,
-/// the task code moved out to `infty-kit`.
+/// the task code moved out to `infty-kit`; 0.1.2 the same layout, with an optional
+/// extension table for operators that take integer samples ([`SamplesExtension`]).
 pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Re-exports the macros need; not part of the API.

@@ -20,7 +20,10 @@ use abi_stable::std_types::{RBox, RResult};
 use abi_stable::StableAbi;
 
 use crate::guard::guard;
-use crate::{FieldMut, FieldRef, ItemSpec, Params, PluginError, RasterInfo, SparseMut, SparseRef, Window};
+use crate::{
+    FieldMut, FieldRef, ItemSpec, Params, PluginError, RasterInfo, SampleSupport, SparseMut, SparseRef,
+    TypedMut, TypedRef, Window,
+};
 
 /// How the host may call [`Operator::process`].
 #[repr(u8)]
@@ -78,6 +81,20 @@ pub trait Operator: Send + Sync + Sized + 'static {
     /// makes every tile equal the whole-image result, keep the default 0.
     fn tile_overlap(&self) -> u32 {
         0
+    }
+
+    /// The integer sample depths [`Operator::process_typed`] takes as they are
+    /// (`crate::samples` says what taking them promises). Default: none; the host then
+    /// converts integer samples to f32 for [`Operator::process`].
+    fn sample_support(&self) -> SampleSupport {
+        SampleSupport::F32
+    }
+
+    /// Computes `output.window` from integer samples at a depth
+    /// [`Operator::sample_support`] admits; the output has the same depth.
+    fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> Result<(), PluginError> {
+        let _ = (input, output);
+        Err(PluginError::unsupported("this operator takes f32 samples only"))
     }
 }
 
@@ -137,4 +154,35 @@ impl<T: Operator> OperatorFfi for Guarded<T> {
 pub fn new_operator_box<T: Operator>(params: &Params) -> Result<OperatorBox, PluginError> {
     let op = T::new(params)?;
     Ok(OperatorFfi_TO::from_value(Guarded(op), TD_Opaque))
+}
+
+/// The integer-sample face of an operator, reached through the plugin's optional
+/// [`crate::plugin::SamplesExtension`] (outside the root module, so plugins built
+/// before it still load).
+#[sabi_trait]
+pub trait TypedOperatorFfi: Send + Sync {
+    /// See [`Operator::sample_support`].
+    fn sample_support(&self) -> SampleSupport;
+    /// See [`Operator::process_typed`].
+    #[sabi(last_prefix_field)]
+    fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> RResult<(), PluginError>;
+}
+
+/// An operator's integer-sample face owned by the host.
+pub type TypedOperatorBox = TypedOperatorFfi_TO<'static, RBox<()>>;
+
+impl<T: Operator> TypedOperatorFfi for Guarded<T> {
+    fn sample_support(&self) -> SampleSupport {
+        guard(|| Ok(self.0.sample_support())).unwrap_or(SampleSupport::F32)
+    }
+
+    fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> RResult<(), PluginError> {
+        guard(|| self.0.process_typed(input, output))
+    }
+}
+
+/// Builds `T` from `params` and boxes its integer-sample face for the host.
+pub fn new_typed_operator_box<T: Operator>(params: &Params) -> Result<TypedOperatorBox, PluginError> {
+    let op = T::new(params)?;
+    Ok(TypedOperatorFfi_TO::from_value(Guarded(op), TD_Opaque))
 }

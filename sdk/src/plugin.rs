@@ -4,16 +4,18 @@
 //! those after the last prefix field (`set_host`, `new_sampler`, `new_model`,
 //! `run_task`) are optional, so the host probes for them. abi_stable accepts a plugin
 //! whose tables have more fields than the host knows, never fewer: appending is a new
-//! ABI minor version ([`crate::ABI_VERSION`]).
+//! ABI minor version ([`crate::ABI_VERSION`]). What came later travels in optional
+//! extension tables exported beside it ([`SamplesExtension`]).
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
+use abi_stable::type_layout::TypeLayout;
 use abi_stable::StableAbi;
 use serde::{Deserialize, Serialize};
 
 use crate::host::HostRef;
-use crate::{ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
+use crate::{ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox, TypedOperatorBox};
 
 /// What a plugin is and what it provides.
 #[repr(C)]
@@ -57,6 +59,38 @@ impl RootModule for PluginRef {
     const BASE_NAME: &'static str = "infty_plugin";
     const NAME: &'static str = "infty_plugin";
     const VERSION_STRINGS: VersionStrings = VersionStrings::new(crate::ABI_VERSION);
+}
+
+/// An optional table a plugin exports beside its root module, under
+/// [`SAMPLES_EXTENSION_SYMBOL`]: the root module's layout is fixed for the 0.1 ABI (a host
+/// whose tables grew would refuse every plugin built before), so capabilities added
+/// since travel here. A plugin without it works as before.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct SamplesExtension {
+    /// Builds the integer-sample face ([`TypedOperatorBox`]) of the operator called
+    /// `name`, from checked parameters.
+    pub new_typed_operator: extern "C" fn(RStr<'_>, &Params) -> RResult<TypedOperatorBox, PluginError>,
+}
+
+/// The symbol of the function returning a plugin's [`ExtensionEntry`].
+pub const SAMPLES_EXTENSION_SYMBOL: &[u8] = b"infty_samples_extension\0";
+
+/// What the extension symbol returns: the table and its layout, which the host checks
+/// against its own before using the table.
+#[repr(C)]
+pub struct ExtensionEntry {
+    /// The layout of [`SamplesExtension`] the plugin was built with.
+    pub layout: &'static TypeLayout,
+    /// The table.
+    pub table: &'static SamplesExtension,
+}
+
+impl ExtensionEntry {
+    /// The entry for `table`, with this SDK's layout.
+    pub fn of(table: &'static SamplesExtension) -> Self {
+        Self { layout: <SamplesExtension as StableAbi>::LAYOUT, table }
+    }
 }
 
 /// The error for an item name the plugin does not provide.
@@ -168,6 +202,30 @@ macro_rules! export_plugin {
                     )*)?
                     Err($crate::plugin::unknown_item(name.as_str()))
                 })
+            }
+
+            extern "C" fn new_typed_operator(
+                name: RStr<'_>,
+                params: &$crate::Params,
+            ) -> RResult<$crate::TypedOperatorBox, $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    $($(
+                        if <$op as $crate::Operator>::spec().name == name.as_str() {
+                            return $crate::new_typed_operator_box::<$op>(params);
+                        }
+                    )*)?
+                    Err($crate::plugin::unknown_item(name.as_str()))
+                })
+            }
+
+            static SAMPLES_EXTENSION: $crate::SamplesExtension = $crate::SamplesExtension { new_typed_operator };
+
+            /// The optional extension table beside the root module
+            /// (`infty_sdk::plugin::SAMPLES_EXTENSION_SYMBOL`).
+            #[export_name = "infty_samples_extension"]
+            #[allow(improper_ctypes_definitions)] // a layout pointer, checked by the host
+            pub extern "C" fn samples_extension() -> $crate::plugin::ExtensionEntry {
+                $crate::plugin::ExtensionEntry::of(&SAMPLES_EXTENSION)
             }
 
             fn root_module() -> $crate::PluginRef {

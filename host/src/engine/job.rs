@@ -13,10 +13,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use infty_sdk::{FieldMut, FieldRef, OperatorBox, PluginError, RasterInfo, ThreadingMode, Window};
+use infty_sdk::{
+    Depth, FieldMut, FieldRef, OperatorBox, PluginError, RasterInfo, SampleSupport, ThreadingMode,
+    TypedOperatorBox, Window,
+};
 
 use super::blend::Blender;
 use super::grid::Grid;
+use super::planes::Planes;
 use super::progress;
 use super::source::Source;
 use crate::error::{Error, Result};
@@ -36,6 +40,8 @@ pub struct Stage {
     /// Every parameter's value, defaults included, for provenance.
     pub settings: serde_json::Value,
     pub op: OperatorBox,
+    /// Its integer-sample face, when the plugin has one (`infty_sdk::SamplesExtension`).
+    pub typed: Option<TypedOperatorBox>,
 }
 
 /// An error `stage`'s operator returned, with the stage named.
@@ -48,10 +54,19 @@ pub struct Job<'a> {
     pub source: &'a dyn Source,
     pub stages: &'a [Stage],
     /// `rasters[0]` is the source's, `rasters[k]` what stage `k` produces.
-    pub rasters: Vec<RasterInfo>,
+    rasters: Vec<RasterInfo>,
+    /// The depth every stage computes at (see [`chain_depth`]).
+    depth: Depth,
 }
 
-impl Job<'_> {
+impl<'a> Job<'a> {
+    /// The chain from `source` through `stages` (producing `rasters[1..]`), whose
+    /// output is written at `output` depth.
+    pub fn new(source: &'a dyn Source, stages: &'a [Stage], rasters: Vec<RasterInfo>, output: Depth) -> Self {
+        let depth = chain_depth(source.native_depth(), stages, output);
+        Job { source, stages, rasters, depth }
+    }
+
     fn output(&self) -> RasterInfo {
         *self.rasters.last().expect("the source raster at least")
     }
@@ -61,7 +76,7 @@ impl Job<'_> {
     }
 
     /// The planar samples of output `tile`, computed through every stage.
-    pub fn compute_tile(&self, tile: Window) -> Result<Vec<f32>> {
+    pub fn compute_tile(&self, tile: Window) -> Result<Planes> {
         let n = self.stages.len();
         let mut windows = vec![tile; n + 1];
         for k in (0..n).rev() {
@@ -69,23 +84,33 @@ impl Job<'_> {
             let wanted = stage.op.input_window(windows[k + 1], self.rasters[k]).into_result();
             windows[k] = wanted.map_err(|e| plugin_error(stage, e))?.clipped_to(&self.rasters[k].bounds());
         }
-        // The source fills every sample of its window, so its buffer is reused from
-        // tile to tile without clearing (operators' outputs start zeroed).
-        let mut samples = READ_BUFFER.take();
-        samples.resize(windows[0].area() as usize * self.rasters[0].channels as usize, 0.0);
-        self.source.read(windows[0], field(self.rasters[0], windows[0], &mut samples))?;
+        let (raster, window) = (self.rasters[0], windows[0]);
+        let mut samples = if self.depth == Depth::F32 {
+            // The source fills every sample of its window, so its buffer is reused from
+            // tile to tile without clearing (operators' outputs start zeroed).
+            let mut buffer = READ_BUFFER.take();
+            buffer.resize(window.area() as usize * raster.channels as usize, 0.0);
+            self.source.read(window, field(raster, window, &mut buffer))?;
+            Planes::F32(buffer)
+        } else {
+            let mut planes = Planes::zeros(self.depth, window, raster.channels);
+            self.source.read_typed(window, planes.typed_mut(raster, window).expect("integer samples"))?;
+            planes
+        };
         for (k, stage) in self.stages.iter().enumerate() {
             let (from, to) = (self.rasters[k], self.rasters[k + 1]);
-            let mut out = buffer(to, windows[k + 1]);
-            let input = FieldRef::new(from, windows[k], &samples).expect("a buffer sized for its window");
-            stage
-                .op
-                .process(input, field(to, windows[k + 1], &mut out))
-                .into_result()
-                .map_err(|e| plugin_error(stage, e))?;
-            let consumed = std::mem::replace(&mut samples, out);
-            if k == 0 {
-                READ_BUFFER.set(consumed);
+            let mut out = Planes::zeros(self.depth, windows[k + 1], to.channels);
+            let result = if let (Planes::F32(input), Planes::F32(output)) = (&samples, &mut out) {
+                let input = FieldRef::new(from, windows[k], input).expect("a buffer sized for its window");
+                stage.op.process(input, field(to, windows[k + 1], output))
+            } else {
+                let typed = stage.typed.as_ref().expect("an integer chain has every stage's typed face");
+                let input = samples.typed(from, windows[k]).expect("integer samples");
+                typed.process_typed(input, out.typed_mut(to, windows[k + 1]).expect("integer samples"))
+            };
+            result.into_result().map_err(|e| plugin_error(stage, e))?;
+            if let (0, Planes::F32(buffer)) = (k, std::mem::replace(&mut samples, out)) {
+                READ_BUFFER.set(buffer);
             }
         }
         Ok(samples)
@@ -111,7 +136,7 @@ impl Job<'_> {
         &self,
         grid: &Grid,
         tiles: &[u32],
-        each: impl Fn(u32, Vec<f32>) -> Result<()> + Sync,
+        each: impl Fn(u32, Planes) -> Result<()> + Sync,
     ) -> Result<()> {
         let overlap = self.overlap();
         let blender = (overlap > 0).then(|| Blender::new(*grid, self.output().channels, overlap));
@@ -120,9 +145,9 @@ impl Job<'_> {
             let Some(blender) = &blender else {
                 return each(index, self.compute_tile(grid.tile_window(index))?);
             };
-            let samples = self.compute_tile(blender.computed_window(index))?;
+            let samples = self.compute_tile(blender.computed_window(index))?.into_f32();
             for (tile, blended) in blender.add(index, &samples, |t| tiles.binary_search(&t).is_ok()) {
-                each(tile, blended)?;
+                each(tile, Planes::F32(blended))?;
             }
             Ok(())
         };
@@ -149,7 +174,7 @@ impl Job<'_> {
         let raster = Mutex::new(Raster::zeros(self.output()));
         let progress = progress::bar(all.len() as u64, 0);
         self.for_tiles(&grid, &all, |index, samples| {
-            raster.lock().expect("raster lock").put(grid.tile_window(index), &samples);
+            raster.lock().expect("raster lock").put(grid.tile_window(index), &samples.into_f32());
             progress.inc(1);
             Ok(())
         })?;
@@ -158,8 +183,21 @@ impl Job<'_> {
     }
 }
 
-fn buffer(raster: RasterInfo, window: Window) -> Vec<f32> {
-    vec![0.0; window.area() as usize * raster.channels as usize]
+/// The depth a chain computes at: the source's own integer depth when every stage
+/// takes it and the pixels come out as they would through f32 — all stages exact, or
+/// one rounding, with the output written at that depth (`SampleSupport::exact`) — and
+/// no overlaps are blended; f32 otherwise.
+fn chain_depth(native: Depth, stages: &[Stage], output: Depth) -> Depth {
+    let support = |s: &Stage| s.typed.as_ref().map_or(SampleSupport::F32, |t| t.sample_support());
+    let supports: Vec<SampleSupport> = stages.iter().map(support).collect();
+    let rounding = supports.iter().filter(|s| !s.exact).count();
+    let takes = supports.iter().all(|s| s.takes(native));
+    let blends = stages.iter().any(|s| s.op.tile_overlap() > 0);
+    if takes && !blends && (rounding == 0 || (rounding == 1 && output == native)) {
+        native
+    } else {
+        Depth::F32
+    }
 }
 
 fn field(raster: RasterInfo, window: Window, samples: &mut [f32]) -> FieldMut<'_> {
@@ -171,7 +209,6 @@ mod tests {
     use super::*;
     use crate::engine::grid::TILE;
     use crate::engine::source::MemorySource;
-    use crate::format::Depth;
     use infty_sdk::{new_operator_box, ItemSpec, Operator, Params};
 
     /// An operator whose result depends on the window it runs on, like a sampler.
@@ -208,8 +245,9 @@ mod tests {
             plugin: "test@0".into(),
             settings: serde_json::Value::Null,
             op,
+            typed: None,
         }];
-        let job = Job { source: &source, stages: &stages, rasters: vec![info, info] };
+        let job = Job::new(&source, &stages, vec![info, info], Depth::F32);
         assert_eq!(job.overlap(), 8);
         let out = job.run_to_memory(TILE).unwrap();
         let at = |x: usize, y: usize| out.samples[y * 600 + x];

@@ -6,6 +6,7 @@
 mod blend;
 pub mod grid;
 pub mod job;
+pub mod planes;
 pub mod progress;
 pub mod shard;
 pub mod source;

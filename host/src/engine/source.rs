@@ -2,9 +2,9 @@
 //! TIFF file is its own source (`crate::tiff::source`); `crate::codecs::input` opens
 //! the right one for a file.
 
-use infty_sdk::{FieldMut, RasterInfo, Window};
+use infty_sdk::{FieldMut, RasterInfo, TypedMut, Window};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::Depth;
 use crate::raster::Raster;
 use crate::tiff::source::TiffSource;
@@ -17,6 +17,16 @@ pub trait Source: Send + Sync {
     fn depth(&self) -> Depth;
     /// Fills `out` with `window` (inside the raster), planar, normalised samples.
     fn read(&self, window: Window, out: FieldMut<'_>) -> Result<()>;
+    /// The depth the source holds samples at without converting: the file's own for a
+    /// TIFF read chunk by chunk, f32 for an image decoded whole.
+    fn native_depth(&self) -> Depth {
+        Depth::F32
+    }
+    /// Fills `out` with `window` at the native integer depth, samples as stored.
+    fn read_typed(&self, window: Window, out: TypedMut<'_>) -> Result<()> {
+        let _ = (window, out);
+        Err(Error::failed("this source holds f32 samples only"))
+    }
     /// The source as a TIFF, whose stored chunks a write may copy as they are.
     fn as_tiff(&self) -> Option<&TiffSource> {
         None

@@ -75,7 +75,7 @@ impl Pipeline {
         let info = *rasters.last().expect("one");
         let encoding = self.write.encoding(source.depth());
         encoding.format.check(info.channels, encoding.depth).map_err(|e| in_write(&self.write, e))?;
-        let job = Job { source: source.as_ref(), stages: &self.stages, rasters };
+        let job = Job::new(source.as_ref(), &self.stages, rasters, encoding.depth);
         if let Some(compression) = tiled(&self.write, encoding.compression) {
             let output = Path::new(&self.write.path);
             let layout = Layout::new(info, encoding.depth, compression, self.write.tile);
@@ -170,7 +170,8 @@ fn build_stage(step: &RawStep, registry: &Registry) -> Result<Stage> {
         .map_err(|e| item.error(e))?;
     let plugin = format!("{}@{}", item.plugin.manifest.id, item.plugin.manifest.version);
     let settings = settings_json(item.spec.name.as_str(), &params);
-    Ok(Stage { label: item.label(), plugin, settings, op: item.new_operator(&params)? })
+    let (op, typed) = (item.new_operator(&params)?, item.new_typed_operator(&params)?);
+    Ok(Stage { label: item.label(), plugin, settings, op, typed })
 }
 
 /// `{"op": {"param": value, ...}}` with every resolved value.

@@ -6,9 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+use abi_stable::library::{lib_header_from_path, LibraryError, RawLibrary};
+use abi_stable::StableAbi;
 use infty_sdk::host::HostRef;
-use infty_sdk::{Manifest, PluginError, PluginRef, ABI_VERSION};
+use infty_sdk::plugin::{ExtensionEntry, SAMPLES_EXTENSION_SYMBOL};
+use infty_sdk::{Manifest, PluginError, PluginRef, SamplesExtension, ABI_VERSION};
 
 use super::manifest_cache;
 use crate::error::{Error, Result};
@@ -23,6 +26,8 @@ pub struct LoadedPlugin {
     module: OnceLock<PluginRef>,
     /// The host's services, handed to the library when it is opened.
     host: HostRef,
+    /// The optional extension table, looked up at its first use.
+    samples: OnceLock<Option<&'static SamplesExtension>>,
 }
 
 impl LoadedPlugin {
@@ -45,6 +50,25 @@ impl LoadedPlugin {
         }
         Ok(*self.module.get_or_init(|| module))
     }
+
+    /// The plugin's integer-sample extension: None for a plugin built before it (or
+    /// with a layout this host does not accept), whose operators then take f32 only.
+    pub fn samples_extension(&self) -> Result<Option<&'static SamplesExtension>> {
+        self.module()?; // opened, and given the host's services, first
+        Ok(*self.samples.get_or_init(|| samples_extension(&self.file)))
+    }
+}
+
+/// Looks the extension symbol up in the library at `file` and checks its layout.
+fn samples_extension(file: &Path) -> Option<&'static SamplesExtension> {
+    let library = RawLibrary::load_at(file).ok()?;
+    // SAFETY: the symbol, where present, is the function `export_plugin!` writes.
+    let entry = unsafe { library.get::<extern "C" fn() -> ExtensionEntry>(SAMPLES_EXTENSION_SYMBOL) }.ok()?;
+    let entry = entry();
+    check_layout_compatibility(<SamplesExtension as StableAbi>::LAYOUT, entry.layout).ok()?;
+    // The library stays loaded for the life of the process, as abi_stable keeps it.
+    std::mem::forget(library);
+    Some(entry.table)
 }
 
 /// A library file that could not be loaded, and why.
@@ -80,12 +104,24 @@ pub fn library_files(dir: &Path) -> Vec<PathBuf> {
 /// manifest); the error is a one-line reason.
 pub fn load(file: &Path, host: HostRef) -> Result<LoadedPlugin, String> {
     if let Some(manifest) = manifest_cache::find(file) {
-        return Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module: OnceLock::new(), host });
+        return Ok(LoadedPlugin {
+            file: file.to_path_buf(),
+            manifest,
+            module: OnceLock::new(),
+            host,
+            samples: OnceLock::new(),
+        });
     }
     let stamp = manifest_cache::stamp(file);
     let (module, manifest) = open(file, host)?;
     manifest_cache::store(file, stamp, &manifest);
-    Ok(LoadedPlugin { file: file.to_path_buf(), manifest, module: OnceLock::from(module), host })
+    Ok(LoadedPlugin {
+        file: file.to_path_buf(),
+        manifest,
+        module: OnceLock::from(module),
+        host,
+        samples: OnceLock::new(),
+    })
 }
 
 /// Opens one library, reads its manifest and gives it the host's services.

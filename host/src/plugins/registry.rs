@@ -9,7 +9,9 @@
 use std::path::PathBuf;
 
 use infty_sdk::host::HostRef;
-use infty_sdk::{ItemKind, ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox};
+use infty_sdk::{
+    ItemKind, ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox, TypedOperatorBox,
+};
 
 use super::library::{library_files, load, plugin_dirs, LoadFailure, LoadedPlugin};
 use crate::error::{Error, Result};
@@ -37,6 +39,13 @@ impl ItemRef<'_> {
     pub fn new_operator(&self, params: &Params) -> Result<OperatorBox> {
         let new_operator = self.plugin.module()?.new_operator();
         new_operator(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
+    }
+
+    /// Builds the operator's integer-sample face, when its plugin has one.
+    pub fn new_typed_operator(&self, params: &Params) -> Result<Option<TypedOperatorBox>> {
+        let Some(extension) = self.plugin.samples_extension()? else { return Ok(None) };
+        let made = (extension.new_typed_operator)(self.spec.name.as_str().into(), params).into_result();
+        made.map(Some).map_err(|e| self.error(e))
     }
 
     /// Builds a sampler instance with checked parameters.

@@ -6,8 +6,9 @@ use std::io::Write;
 use infty_sdk::{RasterInfo, Window};
 
 use crate::engine::grid::Grid;
+use crate::engine::planes::Planes;
 use crate::format::Depth;
-use crate::raster::Sample as _;
+use crate::raster::Sample;
 
 /// Compression of tiled TIFF output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,13 +85,15 @@ impl Layout {
         self.grid().tile_window(index)
     }
 
-    /// The stored bytes of one tile: `planar` samples of `window` (channel-major),
-    /// converted to the file's depth, interleaved, padded to a full tile, compressed.
-    pub fn encode_tile(&self, window: Window, planar: &[f32]) -> std::io::Result<Vec<u8>> {
-        let raw = match self.depth {
-            Depth::U8 => self.interleave(window, planar, |v| [u8::from_field(v)]),
-            Depth::U16 => self.interleave(window, planar, |v| u16::from_field(v).to_le_bytes()),
-            Depth::F32 => self.interleave(window, planar, |v| v.to_le_bytes()),
+    /// The stored bytes of one tile: `planes` (the samples of `window`, channel-major)
+    /// at the file's depth, interleaved, padded to a full tile, compressed.
+    pub fn encode_tile(&self, window: Window, planes: &Planes) -> std::io::Result<Vec<u8>> {
+        let raw = match planes {
+            Planes::U8(p) if self.depth == Depth::U8 => self.interleave(window, p, |v| [v]),
+            Planes::U16(p) if self.depth == Depth::U16 => self.interleave(window, p, u16::to_le_bytes),
+            Planes::U8(p) => self.converted(window, p),
+            Planes::U16(p) => self.converted(window, p),
+            Planes::F32(p) => self.converted(window, p),
         };
         match self.compression {
             TileCompression::None => Ok(raw),
@@ -103,13 +106,22 @@ impl Layout {
         }
     }
 
+    /// Samples of another depth, through their field values, interleaved.
+    fn converted<S: Sample>(&self, window: Window, planar: &[S]) -> Vec<u8> {
+        match self.depth {
+            Depth::U8 => self.interleave(window, planar, |v| [u8::from_field(v.to_field())]),
+            Depth::U16 => self.interleave(window, planar, |v| u16::from_field(v.to_field()).to_le_bytes()),
+            Depth::F32 => self.interleave(window, planar, |v| v.to_field().to_le_bytes()),
+        }
+    }
+
     /// A full tile of interleaved little-endian samples, `N` bytes each; the part
     /// outside `window` stays zero.
-    fn interleave<const N: usize>(
+    fn interleave<S: Copy, const N: usize>(
         &self,
         window: Window,
-        planar: &[f32],
-        bytes: impl Fn(f32) -> [u8; N] + Copy,
+        planar: &[S],
+        bytes: impl Fn(S) -> [u8; N] + Copy,
     ) -> Vec<u8> {
         let (w, h, c, tile) =
             (window.width as usize, window.height as usize, self.channels as usize, self.tile as usize);
@@ -123,9 +135,9 @@ impl Layout {
             let plane_row = |ch: usize| &planar[ch * w * h + y * w..][..w];
             // A constant pixel size lets the compiler vectorise the strided writes.
             match c {
-                1 => scatter::<1, N>(row, std::array::from_fn(plane_row), bytes),
-                3 => scatter::<3, N>(row, std::array::from_fn(plane_row), bytes),
-                4 => scatter::<4, N>(row, std::array::from_fn(plane_row), bytes),
+                1 => scatter::<1, S, N>(row, std::array::from_fn(plane_row), bytes),
+                3 => scatter::<3, S, N>(row, std::array::from_fn(plane_row), bytes),
+                4 => scatter::<4, S, N>(row, std::array::from_fn(plane_row), bytes),
                 _ => (0..c).for_each(|ch| {
                     for (pixel, &v) in row.chunks_exact_mut(c * N).zip(plane_row(ch)) {
                         pixel[ch * N..(ch + 1) * N].copy_from_slice(&bytes(v));
@@ -140,34 +152,34 @@ impl Layout {
 
 /// Interleaves one row of `C` planes into pixels of `C` samples of `N` bytes, compiled
 /// for AVX2 where the CPU has it.
-fn scatter<const C: usize, const N: usize>(
+fn scatter<const C: usize, S: Copy, const N: usize>(
     row: &mut [u8],
-    planes: [&[f32]; C],
-    bytes: impl Fn(f32) -> [u8; N],
+    planes: [&[S]; C],
+    bytes: impl Fn(S) -> [u8; N],
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { scatter_avx2::<C, N>(row, planes, bytes) };
+        return unsafe { scatter_avx2::<C, S, N>(row, planes, bytes) };
     }
-    scatter_body::<C, N>(row, planes, bytes)
+    scatter_body::<C, S, N>(row, planes, bytes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn scatter_avx2<const C: usize, const N: usize>(
+unsafe fn scatter_avx2<const C: usize, S: Copy, const N: usize>(
     row: &mut [u8],
-    planes: [&[f32]; C],
-    bytes: impl Fn(f32) -> [u8; N],
+    planes: [&[S]; C],
+    bytes: impl Fn(S) -> [u8; N],
 ) {
-    scatter_body::<C, N>(row, planes, bytes)
+    scatter_body::<C, S, N>(row, planes, bytes)
 }
 
 #[inline(always)]
-fn scatter_body<const C: usize, const N: usize>(
+fn scatter_body<const C: usize, S: Copy, const N: usize>(
     row: &mut [u8],
-    planes: [&[f32]; C],
-    bytes: impl Fn(f32) -> [u8; N],
+    planes: [&[S]; C],
+    bytes: impl Fn(S) -> [u8; N],
 ) {
     for (x, pixel) in row.chunks_exact_mut(C * N).enumerate() {
         for (ch, plane) in planes.iter().enumerate() {
@@ -197,7 +209,8 @@ mod tests {
             tile: 16,
             ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None, TILE)
         };
-        let bytes = layout.encode_tile(Window::new(0, 0, 2, 1), &[0.0, 1.0, 0.5, 2.0]).unwrap();
+        let bytes =
+            layout.encode_tile(Window::new(0, 0, 2, 1), &Planes::F32(vec![0.0, 1.0, 0.5, 2.0])).unwrap();
         assert_eq!(bytes.len(), 16 * 16 * 2);
         assert_eq!(&bytes[..4], &[0, 128, 255, 255]);
         assert!(bytes[4..].iter().all(|&b| b == 0));

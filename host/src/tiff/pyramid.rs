@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::layout::{Layout, TileCompression};
 use super::writer::{Level, TiledWriter};
+use crate::engine::planes::Planes;
 use crate::format::Depth;
 use crate::raster::Sample;
 
@@ -38,7 +39,7 @@ pub fn build(writer: &mut TiledWriter) -> io::Result<Vec<Level>> {
                 .par_iter()
                 .map(|&index| {
                     let window = layout.tile_window(index);
-                    layout.encode_tile(window, &reduce(writer, above, window)?)
+                    layout.encode_tile(window, &Planes::F32(reduce(writer, above, window)?))
                 })
                 .collect::<io::Result<_>>()?;
             for (&index, bytes) in row.iter().zip(tiles) {

@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
 use ::tiff::decoder::DecodingResult;
-use infty_sdk::{FieldMut, RasterInfo, Window};
+use infty_sdk::{FieldMut, RasterInfo, SamplesMut, TypedMut, Window};
 
 use super::codec::{is_jpeg_ycbcr, ycbcr_to_rgb};
 use super::layout::Layout;
@@ -103,6 +103,17 @@ impl TiffSource {
     /// Copies `len` stored bytes from `from` into `out` at `offset`: in the kernel where
     /// it can (`copy_file_range`), else through a buffer.
     pub fn copy_stored(&self, from: u64, len: u64, out: &File, offset: u64) -> io::Result<()> {
+        // Tiles are usually stored in order: have the kernel read the bytes after these
+        // while they are copied. Only a hint.
+        // SAFETY: the descriptor belongs to an open file.
+        unsafe {
+            libc::posix_fadvise(
+                self.file.as_raw_fd(),
+                (from + len) as i64,
+                len as i64,
+                libc::POSIX_FADV_WILLNEED,
+            )
+        };
         let mut done = 0;
         while done < len {
             let (mut off_in, mut off_out) = ((from + done) as libc::loff_t, (offset + done) as libc::loff_t);
@@ -124,6 +135,25 @@ impl TiffSource {
                     self.file.read_exact_at(&mut bytes, from)?;
                     return out.write_all_at(&bytes, offset);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `copy` with each decoded chunk `window` overlaps and where: the chunk's
+    /// width, the channels, its top-left pixel and the part of `window` inside it.
+    fn each_chunk(
+        &self,
+        window: Window,
+        mut copy: impl FnMut(&DecodingResult, Region) -> Result<()>,
+    ) -> Result<()> {
+        let (cw, ch) = (i64::from(self.chunk.0), i64::from(self.chunk.1));
+        let channels = self.header.info.channels as usize;
+        for cy in window.y / ch..=(window.bottom() - 1) / ch {
+            for cx in window.x / cw..=(window.right() - 1) / cw {
+                let chunk = self.chunk(cy as u32 * self.chunks_across + cx as u32)?;
+                let area = window.intersect(&Window::new(cx * cw, cy * ch, self.chunk.0, self.chunk.1));
+                copy(&chunk.samples, (chunk.width, channels, (cx * cw, cy * ch), area))?;
             }
         }
         Ok(())
@@ -194,23 +224,34 @@ impl Source for TiffSource {
         self.header.depth
     }
 
-    fn read(&self, window: Window, mut out: FieldMut<'_>) -> Result<()> {
-        let (cw, ch) = (i64::from(self.chunk.0), i64::from(self.chunk.1));
-        let channels = self.header.info.channels as usize;
-        for cy in window.y / ch..=(window.bottom() - 1) / ch {
-            for cx in window.x / cw..=(window.right() - 1) / cw {
-                let chunk = self.chunk(cy as u32 * self.chunks_across + cx as u32)?;
-                let area = window.intersect(&Window::new(cx * cw, cy * ch, self.chunk.0, self.chunk.1));
-                let at = (chunk.width, channels, (cx * cw, cy * ch), area);
-                match &chunk.samples {
-                    DecodingResult::U8(v) => copy_region(v, at, &mut out, u8::to_field),
-                    DecodingResult::U16(v) => copy_region(v, at, &mut out, u16::to_field),
-                    DecodingResult::F32(v) => copy_region(v, at, &mut out, |s| s),
-                    _ => unreachable!("the header check admits u8, u16 and f32 only"),
+    fn read(&self, window: Window, out: FieldMut<'_>) -> Result<()> {
+        let mut out = SamplesMut::from(out);
+        self.each_chunk(window, |samples, at| {
+            match samples {
+                DecodingResult::U8(v) => copy_region(v, at, &mut out, u8::to_field),
+                DecodingResult::U16(v) => copy_region(v, at, &mut out, u16::to_field),
+                DecodingResult::F32(v) => copy_region(v, at, &mut out, |s| s),
+                _ => unreachable!("the header check admits u8, u16 and f32 only"),
+            }
+            Ok(())
+        })
+    }
+
+    fn native_depth(&self) -> Depth {
+        self.header.depth
+    }
+
+    fn read_typed(&self, window: Window, mut out: TypedMut<'_>) -> Result<()> {
+        self.each_chunk(window, |samples, at| {
+            match (samples, &mut out) {
+                (DecodingResult::U8(v), TypedMut::U8(o)) => copy_region(v, at, o, |s| s),
+                (DecodingResult::U16(v), TypedMut::U16(o)) => copy_region(v, at, o, |s| s),
+                _ => {
+                    return Err(Error::failed(format!("'{}': samples are not at the depth asked", self.path)))
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn as_tiff(&self) -> Option<&TiffSource> {
@@ -218,13 +259,17 @@ impl Source for TiffSource {
     }
 }
 
-/// Copies `area` (global coordinates) of an interleaved chunk `chunk_width` pixels wide,
-/// whose top-left pixel is `origin`, into the planar field `out`, mapping each sample.
-fn copy_region<S: Copy>(
+/// Where a chunk meets a window: the chunk's width, the channels, the chunk's top-left
+/// pixel, and the part of the window inside the chunk (global coordinates).
+type Region = (usize, usize, (i64, i64), Window);
+
+/// Copies `area` of an interleaved chunk `chunk_width` pixels wide, whose top-left pixel
+/// is `origin`, into the planar samples `out`, mapping each sample.
+fn copy_region<S: Copy, D: Copy>(
     chunk: &[S],
-    (chunk_width, channels, origin, area): (usize, usize, (i64, i64), Window),
-    out: &mut FieldMut<'_>,
-    map: impl Fn(S) -> f32 + Copy,
+    (chunk_width, channels, origin, area): Region,
+    out: &mut SamplesMut<'_, D>,
+    map: impl Fn(S) -> D + Copy,
 ) {
     let (ox, oy) = ((area.x - out.window.x) as usize, (area.y - out.window.y) as usize);
     for y in 0..area.height as usize {
@@ -235,9 +280,9 @@ fn copy_region<S: Copy>(
             let dst = &mut out.row_mut(c, oy + y)[ox..ox + area.width as usize];
             // A constant pixel size lets the compiler vectorise the strided reads.
             match channels {
-                1 => gather::<1, _>(src, c, dst, map),
-                3 => gather::<3, _>(src, c, dst, map),
-                4 => gather::<4, _>(src, c, dst, map),
+                1 => gather::<1, _, _>(src, c, dst, map),
+                3 => gather::<3, _, _>(src, c, dst, map),
+                4 => gather::<4, _, _>(src, c, dst, map),
                 _ => dst.iter_mut().zip(src.chunks_exact(channels)).for_each(|(d, p)| *d = map(p[c])),
             }
         }
@@ -245,22 +290,22 @@ fn copy_region<S: Copy>(
 }
 
 /// Channel `c` of pixels of `N` samples, compiled for AVX2 where the CPU has it.
-fn gather<const N: usize, S: Copy>(src: &[S], c: usize, dst: &mut [f32], map: impl Fn(S) -> f32) {
+fn gather<const N: usize, S: Copy, D>(src: &[S], c: usize, dst: &mut [D], map: impl Fn(S) -> D) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { gather_avx2::<N, S>(src, c, dst, map) };
+        return unsafe { gather_avx2::<N, S, D>(src, c, dst, map) };
     }
-    gather_body::<N, S>(src, c, dst, map)
+    gather_body::<N, S, D>(src, c, dst, map)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gather_avx2<const N: usize, S: Copy>(src: &[S], c: usize, dst: &mut [f32], map: impl Fn(S) -> f32) {
-    gather_body::<N, S>(src, c, dst, map)
+unsafe fn gather_avx2<const N: usize, S: Copy, D>(src: &[S], c: usize, dst: &mut [D], map: impl Fn(S) -> D) {
+    gather_body::<N, S, D>(src, c, dst, map)
 }
 
 #[inline(always)]
-fn gather_body<const N: usize, S: Copy>(src: &[S], c: usize, dst: &mut [f32], map: impl Fn(S) -> f32) {
+fn gather_body<const N: usize, S: Copy, D>(src: &[S], c: usize, dst: &mut [D], map: impl Fn(S) -> D) {
     dst.iter_mut().zip(src.chunks_exact(N)).for_each(|(d, p)| *d = map(p[c]));
 }

@@ -1,6 +1,9 @@
 //! `crop`: a window of the image.
 
-use infty_sdk::{FieldMut, FieldRef, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo, Window};
+use infty_sdk::{
+    FieldMut, FieldRef, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo, SampleSupport,
+    Samples, SamplesMut, TypedMut, TypedRef, Window,
+};
 
 /// `crop`: the output raster is the window `(x, y, width, height)` of the input.
 pub struct Crop {
@@ -42,14 +45,31 @@ impl Operator for Crop {
         Ok(Window { x: output.x + self.window.x, y: output.y + self.window.y, ..output })
     }
 
-    fn process(&self, input: FieldRef<'_>, mut output: FieldMut<'_>) -> Result<(), PluginError> {
-        for c in 0..output.channels() {
-            for y in 0..output.window.height as usize {
-                output.row_mut(c, y).copy_from_slice(input.row(c, y));
-            }
-        }
-        Ok(())
+    fn process(&self, input: FieldRef<'_>, output: FieldMut<'_>) -> Result<(), PluginError> {
+        copy(input.into(), output.into())
     }
+
+    fn sample_support(&self) -> SampleSupport {
+        SampleSupport::INTEGERS_EXACT
+    }
+
+    fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> Result<(), PluginError> {
+        match (input, output) {
+            (TypedRef::U8(i), TypedMut::U8(o)) => copy(i, o),
+            (TypedRef::U16(i), TypedMut::U16(o)) => copy(i, o),
+            _ => Err(PluginError::invalid_input("input and output samples differ in depth")),
+        }
+    }
+}
+
+/// Copies the samples of `output.window`, which `input` (the shifted window) holds.
+fn copy<T: Copy>(input: Samples<'_, T>, mut output: SamplesMut<'_, T>) -> Result<(), PluginError> {
+    for c in 0..output.channels() {
+        for y in 0..output.window.height as usize {
+            output.row_mut(c, y).copy_from_slice(input.row(c, y));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -67,6 +87,12 @@ mod tests {
         let input = RasterInfo::new(10, 10, 1);
         assert_eq!(op.output_raster(input).unwrap(), RasterInfo::new(5, 6, 1));
         assert_eq!(op.input_window(Window::new(1, 2, 2, 2), input).unwrap(), Window::new(4, 6, 2, 2));
+    }
+
+    #[test]
+    fn integer_samples_are_copied_exactly() {
+        infty_sdk::testing::check_sample_support(&crop("3", "4", "50", "6"), RasterInfo::new(60, 10, 4), 1)
+            .unwrap();
     }
 
     #[test]

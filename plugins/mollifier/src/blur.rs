@@ -2,16 +2,51 @@
 //! [`crate::kernel`], mirror boundaries at the raster's edges. The input must cover
 //! the output window grown by [`crate::kernel::radius`] on each axis (clipped to the
 //! raster), which is what `Mollify::input_window` asks the host for.
+//!
+//! Integer samples are widened to f32 a strip of rows at a time and the results rounded
+//! back a row at a time, so the result is exactly the f32 blur written at that depth.
 
 use std::cell::RefCell;
 
-use infty_sdk::{FieldMut, FieldRef, PluginError};
+use infty_sdk::{PluginError, Sample, Samples, SamplesMut};
 
 use crate::kernel::{mirror, radius, TapCache};
-use crate::taps_sum::symmetric_taps;
+use crate::taps_sum::{narrow_row, symmetric_taps, widen_row};
 
 /// Rows per strip: the column pass's output for a strip stays in L1 for the row pass.
 const STRIP: usize = 16;
+
+/// A sample type T blurs: f32 rows are read and written in place, integer rows
+/// through f32 copies.
+pub trait BlurSample: Sample {
+    /// The samples as f32, when they are.
+    fn as_f32(samples: &[Self]) -> Option<&[f32]>;
+    /// The samples as mutable f32, when they are.
+    fn as_f32_mut(samples: &mut [Self]) -> Option<&mut [f32]>;
+}
+
+impl BlurSample for f32 {
+    fn as_f32(samples: &[f32]) -> Option<&[f32]> {
+        Some(samples)
+    }
+    fn as_f32_mut(samples: &mut [f32]) -> Option<&mut [f32]> {
+        Some(samples)
+    }
+}
+
+macro_rules! integer_blur_sample {
+    ($($t:ty),*) => {$(
+        impl BlurSample for $t {
+            fn as_f32(_: &[$t]) -> Option<&[f32]> {
+                None
+            }
+            fn as_f32_mut(_: &mut [$t]) -> Option<&mut [f32]> {
+                None
+            }
+        }
+    )*};
+}
+integer_blur_sample!(u8, u16);
 
 /// Buffers reused from tile to tile on one thread.
 #[derive(Default)]
@@ -22,6 +57,10 @@ struct Scratch {
     padded: Vec<f32>,
     /// Where each tap's source row starts.
     offsets: Vec<usize>,
+    /// The input rows one strip reads, widened to f32 (integer samples only).
+    widened: Vec<f32>,
+    /// One output row before rounding (integer samples only).
+    row: Vec<f32>,
 }
 
 thread_local! {
@@ -29,9 +68,9 @@ thread_local! {
 }
 
 /// Applies T to `input`, writing `output.window`; `cache` keeps the kernels between tiles.
-pub fn blur(
-    input: FieldRef<'_>,
-    mut output: FieldMut<'_>,
+pub fn blur<T: BlurSample>(
+    input: Samples<'_, T>,
+    mut output: SamplesMut<'_, T>,
     sigma: f64,
     cache: &TapCache,
 ) -> Result<(), PluginError> {
@@ -55,7 +94,13 @@ pub fn blur(
 }
 
 impl Scratch {
-    fn blur(&mut self, input: &FieldRef<'_>, output: &mut FieldMut<'_>, hx: &[f32], hy: &[f32]) {
+    fn blur<T: BlurSample>(
+        &mut self,
+        input: &Samples<'_, T>,
+        output: &mut SamplesMut<'_, T>,
+        hx: &[f32],
+        hy: &[f32],
+    ) {
         let (win, out) = (input.window, output.window);
         let (width, height) = (i64::from(output.raster.width), i64::from(output.raster.height));
         let (rx, ry) = (hx.len() as i64 - 1, hy.len() as i64 - 1);
@@ -63,24 +108,39 @@ impl Scratch {
         self.columns.resize(in_w * STRIP, 0.0);
         self.padded.resize(out.width as usize + 2 * rx as usize, 0.0);
         self.offsets.resize(2 * rx.max(ry) as usize + 1, 0);
+        self.row.resize(out.width as usize, 0.0);
         let (x_taps, y_taps) = (2 * rx as usize + 1, 2 * ry as usize + 1);
         // Reading rows in place needs the whole halo inside the raster.
         let start = out.x - rx;
         let inside = start >= 0 && out.right() + rx <= width;
         let shift = if inside { (start - win.x) as usize } else { 0 };
+        let in_place = T::as_f32(&input.samples);
         for c in 0..output.channels() {
-            let plane = c * input.plane_stride;
             // A strip of rows at a time, so the column pass's output is still in L1
             // when the row pass reads it.
             for strip in (0..out.height as usize).step_by(STRIP) {
                 let rows = STRIP.min(out.height as usize - strip);
-                // Columns: each output row from the input rows around it (mirrored at edges).
-                for (y, row) in self.columns[..rows * in_w].chunks_exact_mut(in_w).enumerate() {
-                    let gy = out.y + (strip + y) as i64;
-                    for (m, offset) in (-ry..=ry).zip(self.offsets.iter_mut()) {
-                        *offset = plane + (mirror(gy + m, height) - win.y) as usize * input.row_stride;
+                // The window rows this strip reads (mirrored at the raster's edges).
+                let row_of =
+                    |y: usize, m: i64| (mirror(out.y + (strip + y) as i64 + m, height) - win.y) as usize;
+                let (source, first, stride) = match in_place {
+                    Some(samples) => (&samples[c * input.plane_stride..], 0, input.row_stride),
+                    None => {
+                        let read = || (0..rows).flat_map(|y| (-ry..=ry).map(move |m| row_of(y, m)));
+                        let (first, last) = (read().min().expect("rows"), read().max().expect("rows"));
+                        self.widened.resize((last - first + 1) * in_w, 0.0);
+                        for (j, row) in self.widened.chunks_exact_mut(in_w).enumerate() {
+                            widen_row(input.row(c, first + j), row);
+                        }
+                        (&self.widened[..], first, in_w)
                     }
-                    symmetric_taps(row, hy, &input.samples, &self.offsets[..y_taps]);
+                };
+                // Columns: each output row from the input rows around it.
+                for (y, row) in self.columns[..rows * in_w].chunks_exact_mut(in_w).enumerate() {
+                    for (m, offset) in (-ry..=ry).zip(self.offsets.iter_mut()) {
+                        *offset = (row_of(y, m) - first) * stride;
+                    }
+                    symmetric_taps(row, hy, source, &self.offsets[..y_taps]);
                 }
                 // Rows: the same sum along each row of the column pass.
                 for (j, offset) in self.offsets[..x_taps].iter_mut().enumerate() {
@@ -95,7 +155,14 @@ impl Scratch {
                         }
                         &self.padded
                     };
-                    symmetric_taps(output.row_mut(c, strip + y), hx, source, &self.offsets[..x_taps]);
+                    let target = output.row_mut(c, strip + y);
+                    match T::as_f32_mut(target) {
+                        Some(target) => symmetric_taps(target, hx, source, &self.offsets[..x_taps]),
+                        None => {
+                            symmetric_taps(&mut self.row, hx, source, &self.offsets[..x_taps]);
+                            narrow_row(&self.row, output.row_mut(c, strip + y));
+                        }
+                    }
                 }
             }
         }
@@ -142,8 +209,8 @@ mod tests {
             let cache = TapCache::default();
             for (name, x, bound) in [("noise", &noise, noise_bound), ("smooth", &smooth, smooth_bound)] {
                 let mut out = vec![0.0f32; width * height];
-                let input = FieldRef::new(raster, raster.bounds(), x).unwrap();
-                blur(input, FieldMut::new(raster, raster.bounds(), &mut out).unwrap(), sigma, &cache)
+                let input = Samples::new(raster, raster.bounds(), x).unwrap();
+                blur(input, SamplesMut::new(raster, raster.bounds(), &mut out).unwrap(), sigma, &cache)
                     .unwrap();
                 let reference = reference_t(x, width, height, sigma);
                 let err = out.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);

@@ -1,6 +1,9 @@
 //! The `mollify` and `unmollify` operators.
 
-use infty_sdk::{FieldMut, FieldRef, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo, Window};
+use infty_sdk::{
+    FieldMut, FieldRef, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo, SampleSupport,
+    TypedMut, TypedRef, Window,
+};
 
 use crate::kernel::{radius, TapCache};
 use crate::wiener::wiener_radius;
@@ -56,7 +59,19 @@ impl Operator for Mollify {
     }
 
     fn process(&self, input: FieldRef<'_>, output: FieldMut<'_>) -> Result<(), PluginError> {
-        blur::blur(input, output, self.sigma, &self.taps)
+        blur::blur(input.into(), output.into(), self.sigma, &self.taps)
+    }
+
+    fn sample_support(&self) -> SampleSupport {
+        SampleSupport::INTEGERS
+    }
+
+    fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> Result<(), PluginError> {
+        match (input, output) {
+            (TypedRef::U8(i), TypedMut::U8(o)) => blur::blur(i, o, self.sigma, &self.taps),
+            (TypedRef::U16(i), TypedMut::U16(o)) => blur::blur(i, o, self.sigma, &self.taps),
+            _ => Err(PluginError::invalid_input("input and output samples differ in depth")),
+        }
     }
 }
 
@@ -93,5 +108,20 @@ impl Operator for Unmollify {
 
     fn process(&self, input: FieldRef<'_>, output: FieldMut<'_>) -> Result<(), PluginError> {
         wiener::unmollify(input, output, self.sigma, self.inv_snr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infty_sdk::testing::check_sample_support;
+
+    #[test]
+    fn integer_samples_give_the_f32_blur_rounded() {
+        for (sigma, raster) in [("1", RasterInfo::new(300, 70, 3)), ("2.5", RasterInfo::new(40, 600, 1))] {
+            let op = Mollify::new(&Mollify::spec().resolve([("sigma", sigma)]).unwrap()).unwrap();
+            assert_eq!(op.sample_support(), SampleSupport::INTEGERS);
+            check_sample_support(&op, raster, 7).unwrap();
+        }
     }
 }

@@ -3,6 +3,9 @@
 //! Blocks of outputs are accumulated in registers across all taps before one store; on
 //! x86-64 with AVX2 and FMA a copy compiled for those runs instead of the baseline.
 
+use infty_sdk::samples::{row_from_field, row_to_field};
+use infty_sdk::Sample;
+
 /// Outputs per register block: 8 AVX registers, then 2 for the rest of a row.
 const WIDE: usize = 64;
 const NARROW: usize = 16;
@@ -79,6 +82,40 @@ fn symmetric_taps_body(
             .skip(1)
             .fold(taps[0] * at(r), |acc, (m, &h)| fma(acc, h, at(r - m) + at(r + m)));
     }
+}
+
+/// Widens integer samples to their f32 field values, compiled for AVX2 where the CPU
+/// has it.
+pub fn widen_row<T: Sample>(from: &[T], to: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        return unsafe { widen_row_avx2(from, to) };
+    }
+    row_to_field(from, to)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn widen_row_avx2<T: Sample>(from: &[T], to: &mut [f32]) {
+    row_to_field(from, to)
+}
+
+/// Rounds f32 field values to samples (the host's own conversion), compiled for AVX2
+/// where the CPU has it.
+pub fn narrow_row<T: Sample>(from: &[f32], to: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        return unsafe { narrow_row_avx2(from, to) };
+    }
+    row_from_field(from, to)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn narrow_row_avx2<T: Sample>(from: &[f32], to: &mut [T]) {
+    row_from_field(from, to)
 }
 
 #[cfg(test)]
