@@ -68,6 +68,7 @@ mod schema;
 pub mod settings;
 mod task;
 pub mod testing;
+mod views;
 
 pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
@@ -80,10 +81,11 @@ pub use operator::{
 pub use params::{Param, Params};
 pub use plugin::{Manifest, PluginModule, PluginRef, SamplesExtension};
 pub use sampler::{Denoised, Sampler, SamplerBox, SamplerSetup, SamplerState, Step};
-pub use samples::{Depth, Sample, SampleSupport, Samples, SamplesMut, TypedMut, TypedRef};
+pub use samples::{Depth, Sample, SampleSupport};
 pub use schema::{Bound, ItemKind, ItemSpec, ParamKind, ParamSpec, ParamValue};
 pub use settings::FromParam;
 pub use task::Task;
+pub use views::{Samples, SamplesMut, TypedMut, TypedRef};
 
 /// The version of the plugin ABI: the layout of everything that crosses the boundary.
 ///

@@ -8,6 +8,7 @@ pub mod layout;
 mod limits;
 pub mod merge;
 mod pyramid;
+mod regions;
 pub mod sink;
 pub mod source;
 mod writer;
