@@ -56,6 +56,31 @@ fn integer_chains_give_the_f32_chain_rounded() {
     }
 }
 
+/// `read ! write` copies stored tiles as they are only when they fit the output: same
+/// tile size, depth, compression and byte order. Big-endian and differently tiled or
+/// compressed inputs go through the decoder; the pixels are the input's either way.
+#[test]
+fn read_write_gives_the_input_pixels_whether_tiles_are_copied_or_decoded() {
+    let infty = infty();
+    let code = "import numpy, tifffile, sys; \
+        a = (numpy.arange(300 * 520 * 3, dtype='u8') * 2654435761 % 65536).astype('u2').reshape(300, 520, 3); \
+        [tifffile.imwrite(sys.argv[1] + name, a, tile=(t, t), byteorder=order, compression=comp, photometric='rgb') \
+         for name, t, order, comp in [('le.tif', 256, '<', None), ('be.tif', 256, '>', None), \
+                                      ('t128.tif', 128, '<', None), ('zlib.tif', 256, '<', 'zlib')]]";
+    let made =
+        std::process::Command::new(test_python()).args(["-c", code]).arg(infty.path("in-")).status().unwrap();
+    assert!(made.success());
+    let mut reference = None;
+    for name in ["le", "be", "t128", "zlib"] {
+        infty.pipeline(&format!("read in-{name}.tif ! write out-{name}.tif --compression none")).assert_ok();
+        let (input, output) =
+            (pixels(&infty, &format!("in-{name}.tif")), pixels(&infty, &format!("out-{name}.tif")));
+        assert!(input == output, "{name}: the output's pixels differ from the input's");
+        let reference = reference.get_or_insert_with(|| input.clone());
+        assert!(&output == reference, "{name}: the inputs were written with the same pixels");
+    }
+}
+
 #[test]
 fn tiled_output_equals_the_whole_image_mollifier() {
     let infty = infty();

@@ -42,6 +42,8 @@ pub struct StoredChunks {
     /// The TIFF Compression and Predictor tags.
     pub compression: u16,
     pub predictor: u16,
+    /// Samples stored little-endian, as the output's are.
+    pub little_endian: bool,
 }
 
 /// Opens `path` and checks its header and chunk tables.
@@ -164,5 +166,6 @@ fn check_chunk_table(
         }
     }
     let tiled = decoder.get_chunk_type() == ChunkType::Tile;
-    Ok(StoredChunks { offsets, counts, tiled, compression, predictor })
+    let little_endian = decoder.byte_order() == ::tiff::tags::ByteOrder::LittleEndian;
+    Ok(StoredChunks { offsets, counts, tiled, compression, predictor, little_endian })
 }

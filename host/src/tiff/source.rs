@@ -85,7 +85,8 @@ impl TiffSource {
     }
 
     /// Whether an output of `layout` (the same raster) can take this file's chunks as
-    /// they are stored: tiles of its size, depth and compression, without a predictor.
+    /// they are stored: tiles of its size, depth, compression and byte order, without a
+    /// predictor.
     pub fn chunks_fit(&self, layout: &Layout) -> bool {
         let s = &self.stored;
         s.tiled
@@ -93,6 +94,7 @@ impl TiffSource {
             && self.header.depth == layout.depth
             && s.compression == layout.compression.tag()
             && s.predictor == 1
+            && (s.little_endian || layout.depth == Depth::U8)
             && !self.ycbcr
     }
 
