@@ -84,9 +84,10 @@ pub trait Operator: Send + Sync + Sized + 'static {
     }
 
     /// The integer sample depths [`Operator::process_typed`] takes as they are
-    /// (`crate::samples` says what taking them promises). Default: none; the host then
-    /// converts integer samples to f32 for [`Operator::process`].
-    fn sample_support(&self) -> SampleSupport {
+    /// (`crate::samples` says what taking them promises), the same for every instance
+    /// so the host can ask before building one. Default: none; the host then converts
+    /// integer samples to f32 for [`Operator::process`].
+    fn sample_support() -> SampleSupport {
         SampleSupport::F32
     }
 
@@ -161,8 +162,6 @@ pub fn new_operator_box<T: Operator>(params: &Params) -> Result<OperatorBox, Plu
 /// before it still load).
 #[sabi_trait]
 pub trait TypedOperatorFfi: Send + Sync {
-    /// See [`Operator::sample_support`].
-    fn sample_support(&self) -> SampleSupport;
     /// See [`Operator::process_typed`].
     #[sabi(last_prefix_field)]
     fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> RResult<(), PluginError>;
@@ -172,10 +171,6 @@ pub trait TypedOperatorFfi: Send + Sync {
 pub type TypedOperatorBox = TypedOperatorFfi_TO<'static, RBox<()>>;
 
 impl<T: Operator> TypedOperatorFfi for Guarded<T> {
-    fn sample_support(&self) -> SampleSupport {
-        guard(|| Ok(self.0.sample_support())).unwrap_or(SampleSupport::F32)
-    }
-
     fn process_typed(&self, input: TypedRef<'_>, output: TypedMut<'_>) -> RResult<(), PluginError> {
         guard(|| self.0.process_typed(input, output))
     }

@@ -15,7 +15,9 @@ use abi_stable::StableAbi;
 use serde::{Deserialize, Serialize};
 
 use crate::host::HostRef;
-use crate::{ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox, TypedOperatorBox};
+use crate::{
+    ItemSpec, ModelBox, OperatorBox, Params, PluginError, SampleSupport, SamplerBox, TypedOperatorBox,
+};
 
 /// What a plugin is and what it provides.
 #[repr(C)]
@@ -68,6 +70,9 @@ impl RootModule for PluginRef {
 #[repr(C)]
 #[derive(StableAbi)]
 pub struct SamplesExtension {
+    /// The integer depths the operator called `name` takes ([`crate::Operator::sample_support`]);
+    /// F32 only for a name the plugin does not provide.
+    pub sample_support: extern "C" fn(RStr<'_>) -> SampleSupport,
     /// Builds the integer-sample face ([`TypedOperatorBox`]) of the operator called
     /// `name`, from checked parameters.
     pub new_typed_operator: extern "C" fn(RStr<'_>, &Params) -> RResult<TypedOperatorBox, PluginError>,
@@ -218,7 +223,17 @@ macro_rules! export_plugin {
                 })
             }
 
-            static SAMPLES_EXTENSION: $crate::SamplesExtension = $crate::SamplesExtension { new_typed_operator };
+            extern "C" fn sample_support(name: RStr<'_>) -> $crate::SampleSupport {
+                $($(
+                    if <$op as $crate::Operator>::spec().name == name.as_str() {
+                        return <$op as $crate::Operator>::sample_support();
+                    }
+                )*)?
+                $crate::SampleSupport::F32
+            }
+
+            static SAMPLES_EXTENSION: $crate::SamplesExtension =
+                $crate::SamplesExtension { sample_support, new_typed_operator };
 
             /// The optional extension table beside the root module
             /// (`infty_sdk::plugin::SAMPLES_EXTENSION_SYMBOL`).

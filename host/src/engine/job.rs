@@ -40,8 +40,14 @@ pub struct Stage {
     /// Every parameter's value, defaults included, for provenance.
     pub settings: serde_json::Value,
     pub op: OperatorBox,
-    /// Its integer-sample face, when the plugin has one (`infty_sdk::SamplesExtension`).
-    pub typed: Option<TypedOperatorBox>,
+    /// Its integer-sample face, when it has one (`infty_sdk::SamplesExtension`).
+    pub typed: Option<TypedFace>,
+}
+
+/// An operator's integer-sample face and the depths it takes.
+pub struct TypedFace {
+    pub support: SampleSupport,
+    pub op: TypedOperatorBox,
 }
 
 /// An error `stage`'s operator returned, with the stage named.
@@ -106,7 +112,7 @@ impl<'a> Job<'a> {
             } else {
                 let typed = stage.typed.as_ref().expect("an integer chain has every stage's typed face");
                 let input = samples.typed(from, windows[k]).expect("integer samples");
-                typed.process_typed(input, out.typed_mut(to, windows[k + 1]).expect("integer samples"))
+                typed.op.process_typed(input, out.typed_mut(to, windows[k + 1]).expect("integer samples"))
             };
             result.into_result().map_err(|e| plugin_error(stage, e))?;
             if let (0, Planes::F32(buffer)) = (k, std::mem::replace(&mut samples, out)) {
@@ -188,7 +194,7 @@ impl<'a> Job<'a> {
 /// one rounding, with the output written at that depth (`SampleSupport::exact`) — and
 /// no overlaps are blended; f32 otherwise.
 fn chain_depth(native: Depth, stages: &[Stage], output: Depth) -> Depth {
-    let support = |s: &Stage| s.typed.as_ref().map_or(SampleSupport::F32, |t| t.sample_support());
+    let support = |s: &Stage| s.typed.as_ref().map_or(SampleSupport::F32, |t| t.support);
     let supports: Vec<SampleSupport> = stages.iter().map(support).collect();
     let rounding = supports.iter().filter(|s| !s.exact).count();
     let takes = supports.iter().all(|s| s.takes(native));

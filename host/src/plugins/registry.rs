@@ -9,11 +9,10 @@
 use std::path::PathBuf;
 
 use infty_sdk::host::HostRef;
-use infty_sdk::{
-    ItemKind, ItemSpec, ModelBox, OperatorBox, Params, PluginError, SamplerBox, TypedOperatorBox,
-};
+use infty_sdk::{ItemKind, ItemSpec, ModelBox, OperatorBox, Params, PluginError, SampleSupport, SamplerBox};
 
 use super::library::{library_files, load, plugin_dirs, LoadFailure, LoadedPlugin};
+use crate::engine::job::TypedFace;
 use crate::error::{Error, Result};
 use crate::suggest;
 
@@ -41,11 +40,17 @@ impl ItemRef<'_> {
         new_operator(self.spec.name.as_str().into(), params).into_result().map_err(|e| self.error(e))
     }
 
-    /// Builds the operator's integer-sample face, when its plugin has one.
-    pub fn new_typed_operator(&self, params: &Params) -> Result<Option<TypedOperatorBox>> {
+    /// Builds the operator's integer-sample face, when its plugin has one and the
+    /// operator takes an integer depth (asked first, so no other operator is built twice).
+    pub fn new_typed_operator(&self, params: &Params) -> Result<Option<TypedFace>> {
         let Some(extension) = self.plugin.samples_extension()? else { return Ok(None) };
-        let made = (extension.new_typed_operator)(self.spec.name.as_str().into(), params).into_result();
-        made.map(Some).map_err(|e| self.error(e))
+        let name = self.spec.name.as_str();
+        let support = (extension.sample_support)(name.into());
+        if support == SampleSupport::F32 {
+            return Ok(None);
+        }
+        let made = (extension.new_typed_operator)(name.into(), params).into_result();
+        made.map(|op| Some(TypedFace { support, op })).map_err(|e| self.error(e))
     }
 
     /// Builds a sampler instance with checked parameters.

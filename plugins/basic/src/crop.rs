@@ -49,7 +49,7 @@ impl Operator for Crop {
         copy(input.into(), output.into())
     }
 
-    fn sample_support(&self) -> SampleSupport {
+    fn sample_support() -> SampleSupport {
         SampleSupport::INTEGERS_EXACT
     }
 

@@ -69,7 +69,7 @@ impl<F: PointFn> Operator for Pointwise<F> {
         Ok(())
     }
 
-    fn sample_support(&self) -> SampleSupport {
+    fn sample_support() -> SampleSupport {
         SampleSupport::INTEGERS
     }
 

@@ -62,7 +62,7 @@ impl Operator for Mollify {
         blur::blur(input.into(), output.into(), self.sigma, &self.taps)
     }
 
-    fn sample_support(&self) -> SampleSupport {
+    fn sample_support() -> SampleSupport {
         SampleSupport::INTEGERS
     }
 
@@ -120,7 +120,7 @@ mod tests {
     fn integer_samples_give_the_f32_blur_rounded() {
         for (sigma, raster) in [("1", RasterInfo::new(300, 70, 3)), ("2.5", RasterInfo::new(40, 600, 1))] {
             let op = Mollify::new(&Mollify::spec().resolve([("sigma", sigma)]).unwrap()).unwrap();
-            assert_eq!(op.sample_support(), SampleSupport::INTEGERS);
+            assert_eq!(Mollify::sample_support(), SampleSupport::INTEGERS);
             check_sample_support(&op, raster, 7).unwrap();
         }
     }

@@ -60,7 +60,7 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// takes, `process_typed` must give the f32 result rounded to that depth
 /// (`Sample::from_field`). Returns what differs.
 pub fn check_sample_support<T: Operator>(op: &T, raster: RasterInfo, seed: u64) -> Result<(), String> {
-    let support = op.sample_support();
+    let support = T::sample_support();
     if support.u8 {
         check_depth::<T, u8>(op, raster, seed)?;
     }
