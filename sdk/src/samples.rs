@@ -60,29 +60,23 @@ pub trait Sample: Copy + Default + Send + Sync + StableAbi + 'static {
     fn from_field(v: f32) -> Self;
 }
 
-impl Sample for u8 {
-    const DEPTH: Depth = Depth::U8;
-    #[inline]
-    fn to_field(self) -> f32 {
-        f32::from(self) / 255.0 // a division, not a table, so loops of it vectorise
-    }
-    #[inline]
-    fn from_field(v: f32) -> Self {
-        round_non_negative(unit(v) * 255.0) as u8
-    }
+/// `v / MAX` and back: a division, not a table, so loops of it vectorise.
+macro_rules! integer_sample {
+    ($($t:ty => $depth:ident),*) => {$(
+        impl Sample for $t {
+            const DEPTH: Depth = Depth::$depth;
+            #[inline]
+            fn to_field(self) -> f32 {
+                f32::from(self) / f32::from(<$t>::MAX)
+            }
+            #[inline]
+            fn from_field(v: f32) -> Self {
+                round_non_negative(unit(v) * f32::from(<$t>::MAX)) as $t
+            }
+        }
+    )*};
 }
-
-impl Sample for u16 {
-    const DEPTH: Depth = Depth::U16;
-    #[inline]
-    fn to_field(self) -> f32 {
-        f32::from(self) / 65535.0
-    }
-    #[inline]
-    fn from_field(v: f32) -> Self {
-        round_non_negative(unit(v) * 65535.0) as u16
-    }
-}
+integer_sample!(u8 => U8, u16 => U16);
 
 impl Sample for f32 {
     const DEPTH: Depth = Depth::F32;
