@@ -224,12 +224,16 @@ macro_rules! export_plugin {
             }
 
             extern "C" fn sample_support(name: RStr<'_>) -> $crate::SampleSupport {
-                $($(
-                    if <$op as $crate::Operator>::spec().name == name.as_str() {
-                        return <$op as $crate::Operator>::sample_support();
-                    }
-                )*)?
-                $crate::SampleSupport::F32
+                // A panic must not unwind into the host: it means f32 only.
+                let support = $crate::guard::guard(|| {
+                    $($(
+                        if <$op as $crate::Operator>::spec().name == name.as_str() {
+                            return Ok(<$op as $crate::Operator>::sample_support());
+                        }
+                    )*)?
+                    Ok($crate::SampleSupport::F32)
+                });
+                support.into_result().unwrap_or($crate::SampleSupport::F32)
             }
 
             static SAMPLES_EXTENSION: $crate::SamplesExtension =
