@@ -10,6 +10,7 @@
 //! - [`resample`]: area downscaling and bicubic guides for super-resolution;
 //! - [`guide`]: the guide fields tasks give guided models;
 //! - [`resolution`]: moving a mollifier between resolutions;
+//! - [`latents`]: the normalisation of a latent prior's data;
 //! - [`model_file`]: finding the model file a `--model` parameter names.
 //!
 //! ```
@@ -26,6 +27,7 @@
 
 pub mod fill;
 pub mod guide;
+pub mod latents;
 pub mod model_file;
 pub mod patches;
 pub mod resample;

@@ -1,5 +1,6 @@
 //! infty-net: the ∞-Diff sparse operator network on libtorch (tch), as the `net` model
-//! item (plugin `org.infty.net`).
+//! item, and the latent prior unconditional generation samples z from, as the `latent`
+//! model item (plugin `org.infty.net`).
 //!
 //! The decoder (`SparseUNet`) and encoder (`SparseEncoder`) follow the reference
 //! exactly (docs/reference.md §4), with parity to the golden vectors; weights carry the
@@ -16,6 +17,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod knn;
+pub mod latent;
 pub mod layers;
 mod model;
 pub mod net;
@@ -28,11 +30,12 @@ pub mod unet;
 pub mod uno;
 
 pub use config::NetConfig;
+pub use latent::LatentModel;
 pub use model::NetModel;
 pub use net::Net;
 
 infty_sdk::export_plugin! {
     id: "org.infty.net",
     version: env!("CARGO_PKG_VERSION"),
-    models: [NetModel],
+    models: [NetModel, LatentModel],
 }

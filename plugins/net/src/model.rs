@@ -220,6 +220,7 @@ impl NetModel {
             ema_decay: params.float("ema-decay")?,
             ema_every: params.int("ema-every")? as u64,
             seed: params.int("seed")?,
+            weight_decay: 0.0,
         };
         let mut inner = if path.is_empty() {
             let mut cfg = read_config(params.text("config")?)?;
@@ -231,7 +232,7 @@ impl NetModel {
             if !init.is_empty() {
                 init_from(&mut net, Path::new(init)).map_err(|e| e.with_param("init"))?;
             }
-            let trainer = train.then(|| Trainer::new(&net, hyper));
+            let trainer = train.then(|| Trainer::new(&net.vs, "decoder.", hyper));
             Inner { net, trainer }
         } else {
             load(Path::new(path), params.text("config")?, device, train, hyper)
@@ -399,7 +400,7 @@ fn load(path: &Path, config: &str, device: Device, train: bool, hyper: Hyper) ->
             }
             None => TrainState { step: 0, hyper },
         };
-        let mut trainer = Trainer::new(&net, state.hyper.clone());
+        let mut trainer = Trainer::new(&net.vs, "decoder.", state.hyper.clone());
         trainer.restore(&ckpt, state);
         Some(trainer)
     } else {

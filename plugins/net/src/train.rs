@@ -1,12 +1,13 @@
 //! Training state and one optimisation step (docs/reference.md §3.3 steps 5–9): MSE on
 //! the mollified noise at the sampled points, Adam (β 0.9/0.99, no weight decay),
 //! gradient clipping at 1.0 separately for decoder and encoder, and an EMA of the
-//! decoder every 10 steps, initialised as a copy (docs/reference.md §8.1 #3).
+//! decoder every 10 steps, initialised as a copy (docs/reference.md §8.1 #3). The latent
+//! prior trains through the same optimiser with AdamW's decoupled weight decay (§3.4).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Tensor};
+use tch::{nn, Kind, Tensor};
 
 use crate::checkpoint::Checkpoint;
 use crate::sparse::Layout;
@@ -30,6 +31,9 @@ pub struct Hyper {
     pub ema_every: u64,
     /// Seed of the per-step dropout randomness.
     pub seed: i64,
+    /// AdamW's decoupled weight decay (0: Adam); absent from older checkpoints.
+    #[serde(default)]
+    pub weight_decay: f64,
 }
 
 /// What a checkpoint's `train_state` metadata holds.
@@ -41,7 +45,7 @@ pub struct TrainState {
     pub hyper: Hyper,
 }
 
-/// Adam moments of every trainable weight and the decoder's EMA.
+/// Adam moments of every trainable weight and the EMA of one network.
 pub struct Trainer {
     /// Steps taken and settings.
     pub state: TrainState,
@@ -50,26 +54,29 @@ pub struct Trainer {
     pub compute: Kind,
     moments: BTreeMap<String, (Tensor, Tensor)>,
     ema: BTreeMap<String, Tensor>,
+    /// The prefix of the weights the EMA follows (`decoder.`), left out of `ema.*` names.
+    ema_of: String,
 }
 
 /// Weights that train, by name, in a stable order.
-fn trainable(net: &Net) -> BTreeMap<String, Tensor> {
-    net.vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect()
+fn trainable(vs: &nn::VarStore) -> BTreeMap<String, Tensor> {
+    vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect()
 }
 
 impl Trainer {
-    /// Fresh state: zero moments, EMA a copy of the decoder.
-    pub fn new(net: &Net, hyper: Hyper) -> Self {
+    /// Fresh state for the weights of `vs`: zero moments, the EMA a copy of the weights
+    /// under `ema_of`.
+    pub fn new(vs: &nn::VarStore, ema_of: &str, hyper: Hyper) -> Self {
         let moments =
-            trainable(net).into_iter().map(|(name, t)| (name, (t.zeros_like(), t.zeros_like()))).collect();
-        // Every decoder tensor, frozen ones too, so `ema.*` loads as a whole decoder.
-        let ema = net
-            .vs
+            trainable(vs).into_iter().map(|(name, t)| (name, (t.zeros_like(), t.zeros_like()))).collect();
+        // Every tensor under `ema_of`, frozen ones too, so `ema.*` loads as a whole network.
+        let ema = vs
             .variables()
             .into_iter()
-            .filter_map(|(name, t)| Some((name.strip_prefix("decoder.")?.to_string(), t.detach().copy())))
+            .filter_map(|(name, t)| Some((name.strip_prefix(ema_of)?.to_string(), t.detach().copy())))
             .collect();
-        Self { state: TrainState { step: 0, hyper }, compute: Kind::Float, moments, ema }
+        let ema_of = ema_of.to_string();
+        Self { state: TrainState { step: 0, hyper }, compute: Kind::Float, moments, ema, ema_of }
     }
 
     /// Continues from a checkpoint's `optim.*`, `ema.*` and `train_state`, where present.
@@ -101,8 +108,8 @@ impl Trainer {
         ema.chain(moments).collect()
     }
 
-    /// One step: forward with dropout, MSE against `target`, backward, clip, Adam, EMA.
-    /// Returns the loss before the update; a non-finite loss returns before any update.
+    /// One step of the decoder and encoder: forward with dropout, MSE against `target`,
+    /// then [`Trainer::apply`] with the two networks clipped separately.
     #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
@@ -114,27 +121,41 @@ impl Trainer {
         encoder_x: &Tensor,
         encoder_layout: &Layout,
     ) -> f64 {
-        let hyper = self.state.hyper.clone();
-        // Dropout draws from a stream keyed by (seed, step), so a resumed run repeats it.
+        self.prepare(&net.vs);
+        let (x, encoder_x) = (x.to_kind(self.compute), encoder_x.to_kind(self.compute));
+        let z = net.encoder.forward(&encoder_x, encoder_layout, true, &mut Trace::off());
+        let out = net.decoder.forward(&x, t, &z, layout, true, &mut Trace::off());
+        let loss = (out.to_kind(Kind::Float) - target).square().mean(Kind::Float);
+        self.apply(&net.vs, &loss, &["decoder.", "encoder."])
+    }
+
+    /// Clears the gradients and seeds dropout for the coming step: call before its
+    /// forward. Dropout draws from a stream keyed by (seed, step), so a resumed run
+    /// repeats it.
+    pub fn prepare(&self, vs: &nn::VarStore) {
+        let hyper = &self.state.hyper;
         tch::manual_seed(hyper.seed.wrapping_mul(1_000_003).wrapping_add(self.state.step as i64));
-        let weights = trainable(net);
-        for w in weights.values() {
+        for w in trainable(vs).values() {
             let mut grad = w.grad();
             if grad.defined() {
                 let _ = grad.zero_();
             }
         }
-        let (x, encoder_x) = (x.to_kind(self.compute), encoder_x.to_kind(self.compute));
-        let z = net.encoder.forward(&encoder_x, encoder_layout, true, &mut Trace::off());
-        let out = net.decoder.forward(&x, t, &z, layout, true, &mut Trace::off());
-        let loss = (out.to_kind(Kind::Float) - target).square().mean(Kind::Float);
+    }
+
+    /// Backpropagates `loss`, clips the gradient norm of each group of weights (by name
+    /// prefix) separately, takes an Adam(W) step and updates the EMA on its steps.
+    /// Returns the loss; a non-finite loss returns before any update.
+    pub fn apply(&mut self, vs: &nn::VarStore, loss: &Tensor, clip_groups: &[&str]) -> f64 {
+        let hyper = self.state.hyper.clone();
         let value = loss.double_value(&[]);
         if !value.is_finite() {
             // Refused before backward: the weights, moments and step stay as they were.
             return value;
         }
         loss.backward();
-        for part in ["decoder.", "encoder."] {
+        let weights = trainable(vs);
+        for part in clip_groups {
             clip_grad_norm(
                 weights.iter().filter(|(n, _)| n.starts_with(part)).map(|(_, w)| w),
                 hyper.grad_clip,
@@ -151,15 +172,20 @@ impl Trainer {
                     continue;
                 }
                 let (m, v) = self.moments.get_mut(name).expect("moments exist for every trainable weight");
+                let mut w = w.shallow_clone();
+                if hyper.weight_decay != 0.0 {
+                    // torch.optim.AdamW: p *= 1 − lr·λ before the Adam update.
+                    let _ = w.g_mul_scalar_(1.0 - hyper.learning_rate * hyper.weight_decay);
+                }
                 // torch.optim.Adam: p -= lr/c1 · m / (√v/√c2 + ε).
                 *m = &*m * b1 + &grad * (1.0 - b1);
                 *v = &*v * b2 + grad.square() * (1.0 - b2);
                 let denom = v.sqrt() / correction2.sqrt() + hyper.eps;
-                let _ = w.shallow_clone().g_sub_(&(&*m / denom * (hyper.learning_rate / correction1)));
+                let _ = w.g_sub_(&(&*m / denom * (hyper.learning_rate / correction1)));
             }
             if self.state.step % hyper.ema_every == 0 {
                 for (name, e) in self.ema.iter_mut() {
-                    if let Some(w) = weights.get(&format!("decoder.{name}")) {
+                    if let Some(w) = weights.get(&format!("{}{name}", self.ema_of)) {
                         *e = &*e * hyper.ema_decay + w * (1.0 - hyper.ema_decay);
                     }
                 }
