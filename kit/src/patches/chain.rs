@@ -70,8 +70,14 @@ impl PatchChain {
         })?;
         // The same common parameters the host resolved for the sampler give its set-up.
         let schedule = SamplerSetup::from_params(&ItemSpec::sampler(setup.sampler, "").resolve(common)?)?;
-        let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)])
-            .map_err(|e| e.with_help("sampling patches needs the mollifier plugin (org.infty.mollifier)"))?;
+        // A σ out of range is the mollifier's to name; a missing mollifier is ours.
+        let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)]).map_err(|e| {
+            if e.param.is_some() {
+                e
+            } else {
+                e.with_help("sampling patches needs the mollifier plugin (org.infty.mollifier)")
+            }
+        })?;
         let unmollify = match setup.inv_snr {
             Some(inv_snr) => Some(infty_sdk::host::operator(
                 "unmollify",
@@ -94,45 +100,59 @@ impl PatchChain {
     /// is the forward process applied to `starts` (T of each patch's start, in order):
     /// √ᾱ·T(start) + √(1−ᾱ)·noise_mul·Tξ (at the full strength, ᾱ ≈ 0: pure noise, the
     /// reference's start). Then [`run_chain`], with `denoise`'s shift subtracted after
-    /// each step. The noise is keyed on `raster` at the patches' origins;
-    /// `draw` k > 0 draws the k-th other sample (seed + k·2³²), 0 the seed's own.
+    /// each step. The noise is keyed on `raster` at the patches' origins; a patch's
+    /// `draws` entry k > 0 draws its k-th other sample (seed + k·2³²), 0 the seed's own.
     pub fn run(
         &self,
         origins: &[(u32, u32)],
         raster: RasterInfo,
         starts: &[f32],
-        draw: u32,
+        draws: &[u32],
         mut denoise: impl FnMut(&Step, &[f32]) -> Result<Denoised, PluginError>,
     ) -> Result<Vec<f32>, PluginError> {
-        let all = self.sampler.steps();
-        let steps: Vec<Step> =
-            all.iter().copied().filter(|s| f64::from(s.timestep) <= self.start_t).collect();
-        let first = steps.first().or(all.last()).copied().expect("a sampler has steps");
+        let steps = self.steps();
+        let first = steps[0];
         let ab = self.schedule.schedule.alphas_cumprod[first.index as usize];
-        let seed = self.seed.wrapping_add(u64::from(draw) << 32);
-        let initial = self.mollified_noise(seed, origins, START_NOISE_STREAM, raster)?;
+        let keys: Vec<(u64, (u32, u32))> = origins
+            .iter()
+            .zip(draws)
+            .map(|(&origin, &draw)| (self.seed.wrapping_add(u64::from(draw) << 32), origin))
+            .collect();
+        let initial = self.mollified_noise(&keys, START_NOISE_STREAM, raster)?;
         let mut state = self.sampler.start(initial.as_slice().into());
         for (x, s) in state.x.iter_mut().zip(starts) {
             *x = ab.sqrt() as f32 * s + (1.0 - ab).sqrt() as f32 * *x;
         }
-        let steps = if steps.is_empty() { vec![first] } else { steps };
         run_chain(&self.sampler, &steps, state, &mut denoise, |step| {
-            self.mollified_noise(seed, origins, step.noise_stream(), raster)
+            self.mollified_noise(&keys, step.noise_stream(), raster)
         })
     }
 
-    /// Tξ on each patch, ξ the white noise of `stream` at the patch's image pixels.
+    /// The steps [`PatchChain::run`] takes: the sampler's from its last step at or below
+    /// the start timestep (at least one).
+    pub fn steps(&self) -> Vec<Step> {
+        let all = self.sampler.steps();
+        let steps: Vec<Step> =
+            all.iter().copied().filter(|s| f64::from(s.timestep) <= self.start_t).collect();
+        if steps.is_empty() {
+            all.last().copied().into_iter().collect()
+        } else {
+            steps
+        }
+    }
+
+    /// Tξ on each patch, ξ the white noise of `stream` and the patch's seed at its
+    /// image pixels.
     fn mollified_noise(
         &self,
-        seed: u64,
-        origins: &[(u32, u32)],
+        patches: &[(u64, (u32, u32))],
         stream: u32,
         raster: RasterInfo,
     ) -> Result<Vec<f32>, PluginError> {
-        let key = NoiseKey::new(seed, stream, raster);
         let side = self.side;
-        let mut out = Vec::with_capacity(origins.len() * 3 * (side * side) as usize);
-        for &(ox, oy) in origins {
+        let mut out = Vec::with_capacity(patches.len() * 3 * (side * side) as usize);
+        for &(seed, (ox, oy)) in patches {
+            let key = NoiseKey::new(seed, stream, raster);
             let white: Vec<f32> = (0..3)
                 .flat_map(|c| (0..side).flat_map(move |y| (0..side).map(move |x| (c, x, y))))
                 .map(|(c, x, y)| key.gaussian(ox + x, oy + y, c))

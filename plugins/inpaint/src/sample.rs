@@ -97,7 +97,8 @@ impl InpaintSampler {
         // Several samples average to an estimate of the posterior mean.
         let mut x = vec![0f32; targets.len()];
         for draw in 0..self.samples {
-            let sample = self.chain.run(&origins, raster, &targets, draw, &mut denoise)?;
+            let sample =
+                self.chain.run(&origins, raster, &targets, &vec![draw; origins.len()], &mut denoise)?;
             x.iter_mut().zip(sample).for_each(|(x, s)| *x += s / self.samples as f32);
         }
         // Only the chain's change to the start, x − T x̄, goes through the Wiener inverse;

@@ -65,7 +65,8 @@ impl PatchSampler {
             Ok(eps.into())
         };
         let origins: Vec<(u32, u32)> = patches.iter().map(|p| p.origin).collect();
-        let x = self.chain.run(&origins, raster, &mollified_guides.concat(), 0, denoise)?;
+        let x =
+            self.chain.run(&origins, raster, &mollified_guides.concat(), &vec![0; origins.len()], denoise)?;
         let per_patch = x.len() / patches.len();
         x.chunks_exact(per_patch)
             .zip(patches)

@@ -16,6 +16,8 @@ pub enum Purpose {
     Step = 3,
     /// The held-out crops and their noise.
     Validation = 4,
+    /// The crops a latent prior's data is encoded from.
+    Latents = 5,
 }
 
 /// The generator for `purpose` and `index` under `seed`.

@@ -98,10 +98,10 @@ infty_sdk::settings! {
     }
 }
 
-/// `run.json`.
+/// `run.json`, of `infty train` (or, with other settings, `infty train-latent`).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct RunFile {
-    pub settings: Settings,
+pub struct RunFile<S = Settings> {
+    pub settings: S,
     /// The model's resolved config.
     pub model: serde_json::Value,
     /// The plugin that trained it, `org.infty.train <version>`.
@@ -139,19 +139,25 @@ impl Settings {
     /// which may have moved. Other settings given differently (and not at their default)
     /// are named in a warning.
     pub fn resumed(self, saved: Settings, spec: &ItemSpec) -> Settings {
-        let (given, kept) = (to_map(&self), to_map(&saved));
-        for (name, value) in &given {
-            let flag = name.replace('_', "-");
-            let default = spec.find_param(&flag).and_then(|p| p.default.as_ref().into_option().cloned());
-            let is_default = default.is_some_and(|d| same(&d, value));
-            if name != "steps" && name != "data" && kept.get(name) != Some(value) && !is_default {
-                infty_sdk::host::warn(&format!(
-                    "--{flag} {value} ignored: a resumed run keeps its settings ({})",
-                    kept.get(name).map_or("unset".to_string(), ToString::to_string)
-                ));
-            }
-        }
+        warn_ignored(&self, &saved, spec, &["steps", "data"]);
         Settings { steps: self.steps, data: self.data, run: self.run, ..saved }
+    }
+}
+
+/// Warns about every setting of `given` that differs from the resumed run's `saved`
+/// and is not at its default, except those in `may_change` (field names).
+pub fn warn_ignored<S: Serialize>(given: &S, saved: &S, spec: &ItemSpec, may_change: &[&str]) {
+    let (given, kept) = (to_map(given), to_map(saved));
+    for (name, value) in &given {
+        let flag = name.replace('_', "-");
+        let default = spec.find_param(&flag).and_then(|p| p.default.as_ref().into_option().cloned());
+        let is_default = default.is_some_and(|d| same(&d, value));
+        if !may_change.contains(&name.as_str()) && kept.get(name) != Some(value) && !is_default {
+            infty_sdk::host::warn(&format!(
+                "--{flag} {value} ignored: a resumed run keeps its settings ({})",
+                kept.get(name).map_or("unset".to_string(), ToString::to_string)
+            ));
+        }
     }
 }
 
@@ -163,7 +169,7 @@ fn reference_ema_decay() -> f64 {
     0.995
 }
 
-fn to_map(settings: &Settings) -> serde_json::Map<String, serde_json::Value> {
+fn to_map<S: Serialize>(settings: &S) -> serde_json::Map<String, serde_json::Value> {
     match serde_json::to_value(settings) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -179,8 +185,8 @@ fn same(default: &ParamValue, value: &serde_json::Value) -> bool {
     }
 }
 
-impl RunFile {
-    pub fn read(dir: &Path) -> Result<RunFile, PluginError> {
+impl<S: Serialize + serde::de::DeserializeOwned> RunFile<S> {
+    pub fn read(dir: &Path) -> Result<RunFile<S>, PluginError> {
         let path = dir.join("run.json");
         let text = std::fs::read_to_string(&path).map_err(|e| {
             PluginError::invalid_param("run", format!("no run to resume in '{}': {e}", dir.display()))
