@@ -206,3 +206,61 @@ fn bad_input_is_refused_with_exit_2_and_nothing_written() {
     sample(&infty, "none.png", &["--prior", "run/model.safetensors"]).assert_refused("is not infty-latent/1");
     infty.assert_no_output("none.png");
 }
+
+/// Reference-format checkpoints (`torch.save` dicts with the reference's keys and names):
+/// the golden tiny decoder and encoder, and a latent prior of the decoder's z size whose
+/// weights are drawn here, with load_latents' cache.
+const MAKE_REFERENCE_FILES: &str = r#"
+import sys, torch
+from safetensors.torch import load_file
+g = load_file(sys.argv[1])
+part = lambda p: {k[len(p):]: v for k, v in g.items() if k.startswith(p)}
+decoder, encoder = part("decoder."), part("encoder.")
+torch.save({"global_step": 5, "model_state_dict": decoder, "model_ema_state_dict": decoder,
+            "encoder_state_dict": encoder}, sys.argv[2])
+z, hid, temb = int(sys.argv[5]), 24, 16
+torch.manual_seed(0)
+shapes = {"time_embed.0.weight": (z, temb), "time_embed.0.bias": (z,), "time_embed.2.weight": (z, z),
+          "time_embed.2.bias": (z,), "out_layer.weight": (z, hid + z), "out_layer.bias": (z,)}
+for name, inputs in (("in_layer", z), ("layers.0", hid + z)):
+    shapes |= {f"{name}.linear.weight": (hid, inputs), f"{name}.linear.bias": (hid,),
+               f"{name}.cond_layers.1.weight": (hid, z), f"{name}.cond_layers.1.bias": (hid,),
+               f"{name}.norm.weight": (hid,), f"{name}.norm.bias": (hid,)}
+prior = {k: torch.randn(s) * 0.1 for k, s in shapes.items()}
+torch.save({"global_step": 9, "model_state_dict": prior, "model_ema_state_dict": prior}, sys.argv[3])
+torch.save((torch.randn(6, z), torch.randn(2, z), torch.zeros(1, z), torch.rand(1, z) + 0.5), sys.argv[4])
+"#;
+
+#[test]
+fn reference_checkpoints_convert_and_generate() {
+    let infty = infty();
+    let root = infty_e2e::workspace_root();
+    let golden = infty_golden::Golden::load("tiny_forward.safetensors");
+    let z_dim = golden.manifest()["config"]["z_dim"].to_string();
+    std::fs::write(infty.path("tiny.json"), golden.manifest()["config"].to_string()).unwrap();
+    let weights = infty_golden::golden_dir().join("tiny_model.safetensors");
+    let python = root.join(".torch/venv/bin/python");
+    let files = ["checkpoint.pkl", "latent_checkpoint.pkl", "latents.pkl"].map(|f| infty.path(f));
+    let made = std::process::Command::new(python)
+        .args(["-c", MAKE_REFERENCE_FILES])
+        .arg(&weights)
+        .args(&files)
+        .arg(&z_dim)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let convert = |args: &[&std::path::Path]| {
+        let run = std::process::Command::new(root.join("scripts/convert-reference-checkpoint"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    };
+    let (model, prior) = (infty.path("model.safetensors"), infty.path("prior.safetensors"));
+    convert(&[&files[0], &model, std::path::Path::new("--config"), &infty.path("tiny.json")]);
+    convert(&[&files[1], &prior, std::path::Path::new("--latents"), &files[2]]);
+    let args = ["sample", "model.safetensors", "out.png", "--count", "2", "--grid", "--steps", "4"];
+    infty.run(&[&args[..], &["--latent-steps", "20", "--device", "cpu"]].concat()).assert_ok();
+    let size = golden.manifest()["config"]["img_size"].as_u64().unwrap() as u32;
+    assert_eq!(size_of(&infty, "out.png"), (2 * size, size));
+}
