@@ -14,7 +14,7 @@ use crate::checkpoint::{self, FORMAT};
 use crate::config::{NetConfig, PRESETS};
 use crate::precision::Precision;
 use crate::sparse::Layout;
-use crate::train::{Hyper, TrainState, Trainer};
+use crate::train::{Hyper, Trainer};
 use crate::{device, torch_thread, Net};
 
 /// The largest raster side a sparse point set may lie on.
@@ -86,31 +86,7 @@ impl Model for NetModel {
                      and optimiser state (mixed precision). Checkpoints are always written in float32.",
                 ),
             )
-            .param(
-                ParamSpec::choice(
-                    "mode",
-                    "infer, or train (optimiser state, train steps)",
-                    &["infer", "train"],
-                )
-                .default_text("infer"),
-            )
-            .param(
-                ParamSpec::float("learning-rate", "Adam's learning rate")
-                    .default_float(1e-4)
-                    .greater_than(0.0),
-            )
-            .param(
-                ParamSpec::float("grad-clip", "gradient-norm clip per network")
-                    .default_float(1.0)
-                    .greater_than(0.0),
-            )
-            .param(
-                ParamSpec::float("ema-decay", "EMA decay of the decoder")
-                    .default_float(0.995)
-                    .at_least(0.0)
-                    .less_than(1.0),
-            )
-            .param(ParamSpec::int("ema-every", "steps between EMA updates").default_int(10).at_least(1.0))
+            .with_params(crate::train::params(1e-4))
     }
 
     fn new(params: &Params) -> Result<Self, PluginError> {
@@ -212,16 +188,7 @@ impl NetModel {
         let kind = Precision::parse(params.text("precision")?)?.kind(device);
         let path = params.text("checkpoint")?;
         let train = params.text("mode")? == "train";
-        let hyper = Hyper {
-            learning_rate: params.float("learning-rate")?,
-            betas: (0.9, 0.99),
-            eps: 1e-8,
-            grad_clip: params.float("grad-clip")?,
-            ema_decay: params.float("ema-decay")?,
-            ema_every: params.int("ema-every")? as u64,
-            seed: params.int("seed")?,
-            weight_decay: 0.0,
-        };
+        let hyper = Hyper::from_params(params, 0.0)?;
         let mut inner = if path.is_empty() {
             let mut cfg = read_config(params.text("config")?)?;
             cfg.guide_channels = params.int("guide-channels")?;
@@ -392,19 +359,10 @@ fn load(path: &Path, config: &str, device: Device, train: bool, hyper: Hyper) ->
         let help = e.help.clone().into_option().map(|h| h.to_string()).unwrap_or_default();
         PluginError::invalid_input(format!("{}: {}", path.display(), e.message)).with_help(help)
     })?;
-    let trainer = if train {
-        // Resuming keeps the run's own optimiser settings, so it continues exactly.
-        let state = match ckpt.metadata.get("train_state") {
-            Some(json) => {
-                serde_json::from_str::<TrainState>(json).map_err(|e| in_file("its train_state", &e))?
-            }
-            None => TrainState { step: 0, hyper },
-        };
-        let mut trainer = Trainer::new(&net.vs, "decoder.", state.hyper.clone());
-        trainer.restore(&ckpt, state);
-        Some(trainer)
-    } else {
-        None
-    };
+    // Resuming keeps the run's own optimiser settings, so it continues exactly.
+    let trainer = train
+        .then(|| Trainer::resume(&net.vs, "decoder.", &ckpt, hyper))
+        .transpose()
+        .map_err(|e| in_file("training state", &e))?;
     Ok(Inner { net, trainer })
 }

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
+use infty_sdk::{ParamSpec, Params, PluginError};
+
 use crate::checkpoint::Checkpoint;
 use crate::sparse::Layout;
 use crate::trace::Trace;
@@ -34,6 +36,37 @@ pub struct Hyper {
     /// AdamW's decoupled weight decay (0: Adam); absent from older checkpoints.
     #[serde(default)]
     pub weight_decay: f64,
+}
+
+/// The parameters a trainable model item declares for training, after `mode`:
+/// `learning-rate` (default `learning_rate`), `grad-clip`, `ema-decay`, `ema-every`.
+pub fn params(learning_rate: f64) -> Vec<ParamSpec> {
+    vec![
+        ParamSpec::choice("mode", "infer, or train (optimiser state, train steps)", &["infer", "train"])
+            .default_text("infer"),
+        ParamSpec::float("learning-rate", "the optimiser's learning rate")
+            .default_float(learning_rate)
+            .greater_than(0.0),
+        ParamSpec::float("grad-clip", "gradient-norm clip per network").default_float(1.0).greater_than(0.0),
+        ParamSpec::float("ema-decay", "EMA decay").default_float(0.995).at_least(0.0).less_than(1.0),
+        ParamSpec::int("ema-every", "steps between EMA updates").default_int(10).at_least(1.0),
+    ]
+}
+
+impl Hyper {
+    /// The settings [`params`] (and `seed`) declare, with AdamW's `weight_decay`.
+    pub fn from_params(params: &Params, weight_decay: f64) -> Result<Hyper, PluginError> {
+        Ok(Hyper {
+            learning_rate: params.float("learning-rate")?,
+            betas: (0.9, 0.99),
+            eps: 1e-8,
+            grad_clip: params.float("grad-clip")?,
+            ema_decay: params.float("ema-decay")?,
+            ema_every: params.int("ema-every")? as u64,
+            seed: params.int("seed")?,
+            weight_decay,
+        })
+    }
 }
 
 /// What a checkpoint's `train_state` metadata holds.
@@ -79,8 +112,23 @@ impl Trainer {
         Self { state: TrainState { step: 0, hyper }, compute: Kind::Float, moments, ema, ema_of }
     }
 
+    /// The trainer of weights loaded from `ckpt`: its `train_state` (the run's own
+    /// optimiser settings, so a resumed run continues exactly; `hyper` for a checkpoint
+    /// without one), its moments and its EMA.
+    pub fn resume(vs: &nn::VarStore, ema_of: &str, ckpt: &Checkpoint, hyper: Hyper) -> Result<Self, String> {
+        let state = match ckpt.metadata.get("train_state") {
+            Some(json) => {
+                serde_json::from_str::<TrainState>(json).map_err(|e| format!("its train_state: {e}"))?
+            }
+            None => TrainState { step: 0, hyper },
+        };
+        let mut trainer = Trainer::new(vs, ema_of, state.hyper.clone());
+        trainer.restore(ckpt, state);
+        Ok(trainer)
+    }
+
     /// Continues from a checkpoint's `optim.*`, `ema.*` and `train_state`, where present.
-    pub fn restore(&mut self, ckpt: &Checkpoint, state: TrainState) {
+    fn restore(&mut self, ckpt: &Checkpoint, state: TrainState) {
         let device = self.moments.values().next().map(|m| m.0.device());
         let load = |name: &str, into: &mut Tensor| {
             if let (Some(t), Some(device)) = (ckpt.tensors.get(name), device) {

@@ -95,3 +95,26 @@ fn cuda_is_chosen_by_auto_and_trains() {
     eprintln!("cuda training losses: {losses:.4?}");
     assert!(losses[19] < 0.5 * losses[0]);
 }
+
+/// The latent prior on CUDA denoises as the same weights do on the CPU.
+#[test]
+fn the_latent_prior_runs_on_cuda_as_on_the_cpu() {
+    use infty_net::latent::{LatentConfig, LatentNet};
+    let Some(gpu) = gpu() else { return };
+    let cfg = LatentConfig {
+        hid_channels: 64,
+        num_layers: 4,
+        time_emb_channels: 16,
+        ..LatentConfig::reference(8, 4)
+    };
+    let cpu = LatentNet::new(&cfg, Device::Cpu, 3).unwrap();
+    let mut cuda = LatentNet::new(&cfg, gpu, 0).unwrap();
+    let tensors = cpu.vs.variables().into_iter().collect();
+    cuda.load(&checkpoint::Checkpoint { tensors, metadata: Default::default() }, "latent.").unwrap();
+    let x = Tensor::randn([5, 8], (tch::Kind::Float, Device::Cpu));
+    let t = Tensor::from_slice(&[0f32, 10.0, 500.0, 998.0, 999.0]);
+    let (a, b) = (cpu.denoise(&x, &t), cuda.denoise(&x.to_device(gpu), &t.to_device(gpu)));
+    let err = max_err(&a, &b);
+    eprintln!("latent prior, CUDA against CPU: max abs error {err:e}");
+    assert!(err <= 1e-4, "{err}");
+}

@@ -72,10 +72,29 @@ impl Logs {
     }
 
     /// Records a training step's loss and the seconds it took.
-    pub fn train_step(&mut self, step: u64, loss: f64, seconds: f64) -> Result<(), PluginError> {
+    fn train_step(&mut self, step: u64, loss: f64, seconds: f64) -> Result<(), PluginError> {
         self.train.push((step, loss));
         writeln!(self.train_file, "{step},{loss},{seconds:.4}")
             .map_err(|e| io_error(&self.dir.join("train.csv"), e))
+    }
+
+    /// Records a training step and shows it on the progress bar: its `name`d loss, the
+    /// mean of the last 50 and the last held-out loss.
+    pub fn step(
+        &mut self,
+        step: u64,
+        steps: u64,
+        name: &str,
+        loss: f64,
+        seconds: f64,
+    ) -> Result<(), PluginError> {
+        self.train_step(step, loss, seconds)?;
+        let recent = &self.train[self.train.len().saturating_sub(50)..];
+        let average = recent.iter().map(|(_, l)| l).sum::<f64>() / recent.len() as f64;
+        let val = self.val.last().map_or(String::new(), |v| format!("  held-out {:.4}", v.mean));
+        let status = format!("{name} {loss:.4} (mean of last {}: {average:.4}){val}", recent.len());
+        infty_sdk::host::progress(step, steps, &status);
+        Ok(())
     }
 
     /// Records a held-out evaluation.

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use infty_sdk::host::{interrupted, model, progress};
+use infty_sdk::host::{interrupted, model};
 use infty_sdk::{ErrorKind, GuideKind, ItemSpec, ModelBox, ParamSpec, Params, PluginError, Task};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -199,32 +199,16 @@ impl Trainer {
         );
         let steps = self.settings.steps;
         let mut step = self.model.info().train_step;
-        let mut recent = Vec::new();
         while step < steps {
             if interrupted() {
                 self.save(checkpoint)?;
-                return Err(PluginError::new(
-                    ErrorKind::Cancelled,
-                    format!("stopped at step {step}; {} is saved", checkpoint.display()),
-                )
-                .with_help("add --resume to the same command to continue"));
+                return Err(stopped(step, checkpoint));
             }
             let started = Instant::now();
             let batch = self.batch(step)?;
             let stats = self.model.train_step(batch.as_train()).into_result()?;
             step = stats.step;
-            self.logs.train_step(step, stats.loss, started.elapsed().as_secs_f64())?;
-            recent.push(stats.loss);
-            if recent.len() > 50 {
-                recent.remove(0);
-            }
-            let average = recent.iter().sum::<f64>() / recent.len() as f64;
-            let val = self.logs.val.last().map_or(String::new(), |v| format!("  held-out {:.4}", v.mean));
-            progress(
-                step,
-                steps,
-                &format!("loss {:.4} (mean of last {}: {average:.4}){val}", stats.loss, recent.len()),
-            );
+            self.logs.step(step, steps, "loss", stats.loss, started.elapsed().as_secs_f64())?;
             if step % self.settings.val_every == 0 || step == steps {
                 self.validate(step)?;
             }
@@ -276,6 +260,15 @@ impl Trainer {
         eprintln!("infty train: finished {} steps; model: {}", self.settings.steps, out.display());
         Ok(())
     }
+}
+
+/// What a run stopped by Ctrl-C reports once its checkpoint is saved.
+pub fn stopped(step: u64, checkpoint: &Path) -> PluginError {
+    PluginError::new(
+        ErrorKind::Cancelled,
+        format!("stopped at step {step}; {} is saved", checkpoint.display()),
+    )
+    .with_help("add --resume to the same command to continue")
 }
 
 /// The image the `position`-th crop of the run comes from: each epoch visits every

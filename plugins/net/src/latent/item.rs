@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::{LatentConfig, LatentNet, Normalisation, FORMAT};
 use crate::checkpoint;
-use crate::train::{Hyper, TrainState, Trainer};
+use crate::train::{Hyper, Trainer};
 use crate::{device, torch_thread};
 
 /// The latent prior as a model item.
@@ -74,21 +74,12 @@ impl Model for LatentModel {
         )
         .param(ParamSpec::int("seed", "seed of a new prior's weights and of dropout").default_int(0))
         .param(ParamSpec::text("device", "auto, cpu, cuda or cuda:N").default_text("auto"))
-        .param(
-            ParamSpec::choice("mode", "infer, or train (optimiser state, train steps)", &["infer", "train"])
-                .default_text("infer"),
-        )
-        .param(
-            ParamSpec::float("learning-rate", "AdamW's learning rate").default_float(1e-4).greater_than(0.0),
-        )
+        .with_params(crate::train::params(1e-4))
         .param(
             ParamSpec::float("weight-decay", "AdamW's decoupled weight decay")
                 .default_float(0.04)
                 .at_least(0.0),
         )
-        .param(ParamSpec::float("grad-clip", "gradient-norm clip").default_float(1.0).greater_than(0.0))
-        .param(ParamSpec::float("ema-decay", "EMA decay").default_float(0.995).at_least(0.0).less_than(1.0))
-        .param(ParamSpec::int("ema-every", "steps between EMA updates").default_int(10).at_least(1.0))
     }
 
     fn new(params: &Params) -> Result<Self, PluginError> {
@@ -180,16 +171,7 @@ impl LatentModel {
     fn build(params: &Params) -> Result<Self, PluginError> {
         let device = device::parse(params.text("device")?)?;
         let train = params.text("mode")? == "train";
-        let hyper = Hyper {
-            learning_rate: params.float("learning-rate")?,
-            betas: (0.9, 0.99),
-            eps: 1e-8,
-            grad_clip: params.float("grad-clip")?,
-            ema_decay: params.float("ema-decay")?,
-            ema_every: params.int("ema-every")? as u64,
-            seed: params.int("seed")?,
-            weight_decay: params.float("weight-decay")?,
-        };
+        let hyper = Hyper::from_params(params, params.float("weight-decay")?)?;
         let path = params.text("checkpoint")?;
         let (inner, norm) = if path.is_empty() {
             let cfg = new_config(params)?;
@@ -314,18 +296,10 @@ fn load(
     let has_ema = ckpt.tensors.keys().any(|k| k.starts_with("ema."));
     net.load(&ckpt, if has_ema && !train { "ema." } else { "latent." })
         .map_err(|e| in_file("weights", &e.message))?;
-    let trainer = if train {
-        let state = match ckpt.metadata.get("train_state") {
-            Some(json) => {
-                serde_json::from_str::<TrainState>(json).map_err(|e| in_file("its train_state", &e))?
-            }
-            None => TrainState { step: 0, hyper },
-        };
-        let mut trainer = Trainer::new(&net.vs, "latent.", state.hyper.clone());
-        trainer.restore(&ckpt, state);
-        Some(trainer)
-    } else {
-        None
-    };
+    // Resuming keeps the run's own optimiser settings, so it continues exactly.
+    let trainer = train
+        .then(|| Trainer::resume(&net.vs, "latent.", &ckpt, hyper))
+        .transpose()
+        .map_err(|e| in_file("training state", &e))?;
     Ok((Inner { net, trainer }, norm))
 }

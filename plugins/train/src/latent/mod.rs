@@ -23,6 +23,7 @@ use crate::data::{DataOptions, Dataset};
 use crate::logs::Logs;
 use crate::rng::{rng, Purpose};
 use crate::settings::{warn_ignored, RunFile};
+use crate::train::stopped;
 use data::Latents;
 
 /// The `train-latent` task.
@@ -248,15 +249,10 @@ impl Trainer {
         );
         let steps = self.settings.steps;
         let mut step = self.prior.info().train_step;
-        let mut recent = Vec::new();
         while step < steps {
             if interrupted() {
                 self.save(checkpoint)?;
-                return Err(PluginError::new(
-                    ErrorKind::Cancelled,
-                    format!("stopped at step {step}; {} is saved", checkpoint.display()),
-                )
-                .with_help("add --resume to the same command to continue"));
+                return Err(stopped(step, checkpoint));
             }
             let started = Instant::now();
             let (x_t, t, noise, x0) = self.batch(step, &diffusion);
@@ -276,18 +272,7 @@ impl Trainer {
             };
             let stats = self.prior.train_step(batch).into_result()?;
             step = stats.step;
-            self.logs.train_step(step, stats.loss, started.elapsed().as_secs_f64())?;
-            recent.push(stats.loss);
-            if recent.len() > 50 {
-                recent.remove(0);
-            }
-            let average = recent.iter().sum::<f64>() / recent.len() as f64;
-            let val = self.logs.val.last().map_or(String::new(), |v| format!("  held-out {:.4}", v.mean));
-            progress(
-                step,
-                steps,
-                &format!("L1 {:.4} (mean of last {}: {average:.4}){val}", stats.loss, recent.len()),
-            );
+            self.logs.step(step, steps, "L1", stats.loss, started.elapsed().as_secs_f64())?;
             if !held_out.is_empty() && (step % self.settings.val_every == 0 || step == steps) {
                 self.logs.validation(step, &held_out.evaluate(&self.prior)?)?;
             }
