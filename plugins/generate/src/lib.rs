@@ -39,24 +39,8 @@ impl Task for Sample {
         let settings = Settings::from_params(params)?;
         let outputs = Outputs::new(&settings.out, settings.count, settings.grid)?;
         let decoder = Decoder::open(&settings.model.0, settings.size.0, &settings)?;
-        let latents = if settings.z_from.is_empty() {
-            let path = prior_path(&settings)?;
-            let prior = Prior::open(
-                &path,
-                decoder.info.z_dim,
-                &settings.device,
-                &settings.latent_sampler,
-                &settings.latent_steps,
-            )?;
-            Latents::Prior(prior)
-        } else {
-            Latents::Image(decoder.encode_image(&settings.z_from)?)
-        };
-        let latent_steps = match &latents {
-            Latents::Prior(prior) => prior.steps(),
-            Latents::Image(_) => 0,
-        };
-        let per_batch = (latent_steps + decoder.steps()) as u64;
+        let latents = Latents::open(&settings, &decoder)?;
+        let per_batch = (latents.steps() + decoder.steps()) as u64;
         let batches = settings.count.div_ceil(settings.batch) as u64;
         let (total, started) = (per_batch * batches, Instant::now());
         let mut done = 0u64;
@@ -75,10 +59,7 @@ impl Task for Sample {
         let mut kept = Vec::new();
         let indices: Vec<u32> = (0..settings.count).collect();
         for chunk in indices.chunks(settings.batch as usize) {
-            let z = match &latents {
-                Latents::Prior(prior) => prior.sample(chunk, settings.seed, || tick("z"))?,
-                Latents::Image(z) => z.repeat(chunk.len()),
-            };
+            let z = latents.sample(chunk, settings.seed, || tick("z"))?;
             let samples = decoder.sample(&z, chunk, || tick("image"))?;
             if outputs.is_grid() {
                 kept.extend(samples);
@@ -100,6 +81,38 @@ impl Task for Sample {
         let seconds = started.elapsed().as_secs_f64();
         println!("{} samples of {1}x{1} in {seconds:.1} s: {wrote}", settings.count, decoder.side);
         Ok(())
+    }
+}
+
+impl Latents {
+    /// The prior, or the encoder's z of `--z-from`.
+    fn open(settings: &Settings, decoder: &Decoder) -> Result<Latents, PluginError> {
+        if !settings.z_from.is_empty() {
+            return Ok(Latents::Image(decoder.encode_image(&settings.z_from)?));
+        }
+        let (device, sampler, steps) = (&settings.device, &settings.latent_sampler, &settings.latent_steps);
+        Ok(Latents::Prior(Prior::open(&prior_path(settings)?, decoder.info.z_dim, device, sampler, steps)?))
+    }
+
+    /// Model calls per batch.
+    fn steps(&self) -> usize {
+        match self {
+            Latents::Prior(prior) => prior.steps(),
+            Latents::Image(_) => 0,
+        }
+    }
+
+    /// The z of samples `indices`.
+    fn sample(
+        &self,
+        indices: &[u32],
+        seed: u64,
+        each_step: impl FnMut() -> Result<(), PluginError>,
+    ) -> Result<Vec<f32>, PluginError> {
+        match self {
+            Latents::Prior(prior) => prior.sample(indices, seed, each_step),
+            Latents::Image(z) => Ok(z.repeat(indices.len())),
+        }
     }
 }
 

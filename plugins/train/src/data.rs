@@ -54,6 +54,13 @@ pub struct Dataset {
 const EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "tif", "tiff"];
 
 impl Dataset {
+    /// The held-out images, named inside the data folder `dir` (which may live elsewhere on
+    /// another machine), as `run.json` records them.
+    pub fn held_out_names(&self, dir: &str) -> Vec<String> {
+        let inside = |name: &str| Path::new(name).strip_prefix(dir).ok().map(|p| p.display().to_string());
+        self.val.iter().map(|image| inside(&image.name).unwrap_or_else(|| image.name.clone())).collect()
+    }
+
     /// Lists, opens and splits the images under `dir` (recursively).
     pub fn open(dir: &Path, options: &DataOptions) -> Result<Dataset, PluginError> {
         let files = image_files(dir)?;

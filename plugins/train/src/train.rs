@@ -178,13 +178,8 @@ impl Trainer {
             model: serde_json::from_str(&self.model.info().config_json).unwrap_or_default(),
             trainer: format!("org.infty.train {}", env!("CARGO_PKG_VERSION")),
             // Named inside the data folder, which may live elsewhere on another machine.
-            held_out: self.data.val.iter().map(|image| self.data_relative(&image.name)).collect(),
+            held_out: self.data.held_out_names(&self.settings.data),
         }
-    }
-
-    fn data_relative(&self, name: &str) -> String {
-        let inside = Path::new(name).strip_prefix(&self.settings.data).ok();
-        inside.map_or_else(|| name.to_string(), |p| p.display().to_string())
     }
 
     fn run(mut self, checkpoint: &Path) -> Result<(), PluginError> {

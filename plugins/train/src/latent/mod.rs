@@ -178,7 +178,7 @@ fn start(
     std::fs::write(&norm_file, text)
         .map_err(|e| PluginError::failed(format!("cannot write {}: {e}", norm_file.display())))?;
     let prior = new_prior(&settings, info.z_dim, &norm_file, device)?;
-    let held_out = images.val.iter().map(|image| image.name.clone()).collect();
+    let held_out = images.held_out_names(&settings.data);
     let model_config = serde_json::from_str(&prior.info().config_json).unwrap_or_default();
     let trainer = format!("org.infty.train {}", env!("CARGO_PKG_VERSION"));
     RunFile { settings: settings.clone(), model: model_config, trainer, held_out }.write(dir)?;
