@@ -95,6 +95,11 @@ fn sample(infty: &Infty, out: &str, extra: &[&str]) -> infty_e2e::Run {
     infty.run(&args)
 }
 
+/// A bundled model's file.
+fn root_model(name: &str) -> String {
+    infty_e2e::workspace_root().join("models").join(name).join("model.safetensors").display().to_string()
+}
+
 fn size_of(infty: &Infty, name: &str) -> (u32, u32) {
     let image = Image::load(&infty.path(name));
     (image.width, image.height)
@@ -174,6 +179,10 @@ fn bad_input_is_refused_with_exit_2_and_nothing_written() {
     {
         sample(&infty, "none.png", &["--z-from", "data/w0.png", "--size", size]).assert_refused(message);
     }
+    // Only an unguided model can generate.
+    let guided = root_model("default-sr");
+    let args = ["sample", &guided, "none.png", "--z-from", "data/w0.png", "--device", "cpu"];
+    infty.run(&args).assert_refused("reads a guide field");
     sample(&infty, "none.gif", &["--z-from", "data/w0.png"]).assert_refused("cannot tell the format");
     sample(&infty, "no/such/none.png", &["--z-from", "data/w0.png"]).assert_refused("does not exist");
     std::fs::write(infty.path("small.png"), waves(16, 0).encode(ImageFormat::Png)).unwrap();

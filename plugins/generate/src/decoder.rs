@@ -39,7 +39,9 @@ impl Decoder {
             .with_help("give a model trained without --guide"));
         }
         let side = side.unwrap_or(info.train_size);
-        crate::memory::check(&info, side, settings.batch, settings.memory)?;
+        // A batch never holds more samples than the run makes.
+        let batch = settings.batch.min(settings.count);
+        crate::memory::check(&info, side, batch, settings.memory)?;
         let setup = ChainSetup {
             side,
             sampler: &settings.sampler,

@@ -54,10 +54,13 @@ impl Prior {
             ("train-steps", train_steps.as_str()),
             ("no-clip", "true"),
         ];
-        let sampler = infty_sdk::host::sampler(sampler, &common).map_err(|e| {
-            let named = if e.param.is_some() { "latent-steps" } else { "latent-sampler" };
-            e.with_param(named)
-        })?;
+        // The sampler names its own parameter; ours are --latent-sampler and --latent-steps.
+        let sampler =
+            infty_sdk::host::sampler(sampler, &common).map_err(|e| match e.param.as_ref().into_option() {
+                None => e.with_param("latent-sampler"),
+                Some(p) if p.as_str() == "steps" => e.with_param("latent-steps"),
+                Some(_) => e,
+            })?;
         Ok(Prior { model, norm, sampler, channels: z_dim })
     }
 
