@@ -185,10 +185,17 @@ fn the_normalisation_keeps_the_unbiased_std_and_a_zero_mean() {
     check(&golden, "denorm_out", &sample);
 }
 
-fn ddpm(golden: &Golden, steps: usize) -> SamplerBox {
+/// Our `ddpm` over the trajectory's respacing (`sampling_respacing`, e.g. "20").
+fn ddpm(golden: &Golden) -> SamplerBox {
     let diffusion = &config(golden)["diffusion"];
     let given = [
-        ("steps", steps.to_string()),
+        (
+            "steps",
+            diffusion["sampling_respacing"]
+                .as_str()
+                .expect("latent.config.diffusion.sampling_respacing")
+                .to_string(),
+        ),
         ("schedule", diffusion["noise_schedule"].as_str().unwrap().to_string()),
         ("train-steps", diffusion["steps"].to_string()),
         ("no-clip", "true".to_string()),
@@ -226,7 +233,7 @@ fn a_respaced_ddpm_trajectory_matches_free_running_and_teacher_forced() {
     let (xs, noise) = (golden.f32("traj_x"), golden.f32("traj_noise"));
     let count = xs.shape[0];
     let batch = xs.shape[1] as i64;
-    let sampler = ddpm(&golden, count);
+    let sampler = ddpm(&golden);
     let kept: Vec<i64> = golden.i64("traj_timesteps").data;
     let ours: Vec<i64> = sampler.steps().iter().map(|s| s.timestep as i64).collect();
     assert_eq!(ours, kept, "the kept timesteps, in sampling order");
