@@ -84,6 +84,12 @@ pub fn save(path: &Path, train: &Latents, val: &Latents) -> Result<(), PluginErr
     let partial = path.with_extension("part");
     safetensors::serialize_to_file(views, None::<HashMap<String, String>>, &partial)
         .map_err(|e| failed(&e))?;
+    // safetensors creates its file readable by its owner only; a run folder is shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o644)).map_err(|e| failed(&e))?;
+    }
     std::fs::rename(&partial, path).map_err(|e| failed(&e))
 }
 
