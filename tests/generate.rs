@@ -156,6 +156,27 @@ fn a_prior_trains_resumes_exactly_and_samples_at_any_size() {
 }
 
 #[test]
+fn the_bundled_model_generates_at_twice_its_size() {
+    let infty = infty();
+    let model = root_model("default-gen");
+    let args = [
+        "sample",
+        &model,
+        "out.png",
+        "--size",
+        "128",
+        "--count",
+        "2",
+        "--steps",
+        "4",
+        "--latent-steps",
+        "50",
+    ];
+    infty.run(&[&args[..], &["--device", "cpu"]].concat()).assert_ok();
+    assert_eq!(size_of(&infty, "out-0001.png"), (128, 128));
+}
+
+#[test]
 fn the_golden_tiny_model_generates_from_an_image_latent() {
     let infty = infty();
     std::fs::write(infty.path("in.png"), waves(96, 2).encode(ImageFormat::Png)).unwrap();
