@@ -1,26 +1,15 @@
-//! `infty`: the plugin host. A thin layer over the library modules: parse the
+//! `infty`: the plugin host. A thin layer over the library (`lib.rs`): parse the
 //! command line, load the plugins, run the command, turn errors into one message and
 //! an exit code.
-
-mod cli;
-mod codecs;
-mod engine;
-mod error;
-mod format;
-mod interrupt;
-mod pipeline;
-mod plugins;
-mod raster;
-mod suggest;
-mod tiff;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::args::{Cli, Command};
-use plugins::host_api;
-use plugins::registry::Registry;
+use infty::cli::args::{Cli, Command};
+use infty::plugins::host_api;
+use infty::plugins::registry::Registry;
+use infty::{cli, interrupt};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
