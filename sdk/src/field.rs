@@ -29,14 +29,15 @@ impl Window {
         Self { x, y, width, height }
     }
 
-    /// One past the right-most column.
+    /// One past the right-most column (saturating: a window placed at the far end of
+    /// `i64` by a hostile parameter must compare, not overflow).
     pub fn right(&self) -> i64 {
-        self.x + i64::from(self.width)
+        self.x.saturating_add(i64::from(self.width))
     }
 
-    /// One past the bottom row.
+    /// One past the bottom row (saturating, as [`Window::right`]).
     pub fn bottom(&self) -> i64 {
-        self.y + i64::from(self.height)
+        self.y.saturating_add(i64::from(self.height))
     }
 
     /// Number of pixels.
@@ -324,6 +325,10 @@ mod tests {
         assert!(a.contains(&Window::new(-2, 7, 10, 1)));
         assert!(!a.contains(&Window::new(-2, 7, 10, 2)));
         assert_eq!(Window::new(3, 4, 2, 2).expand(3), Window::new(0, 1, 8, 8));
+        // At the far end of i64 edges saturate instead of overflowing.
+        let far = Window::new(i64::MAX, i64::MAX, 5, 5);
+        assert!(!a.contains(&far));
+        assert!(a.intersect(&far).is_empty());
     }
 
     #[test]

@@ -150,9 +150,11 @@ impl ParamSpec {
     /// Checks a typed value against this parameter's type, range and choices.
     pub fn check(&self, value: &ParamValue) -> Result<(), PluginError> {
         let name = self.name.as_str();
-        let number = match (self.kind, value) {
-            (ParamKind::Float, ParamValue::Float(v)) => *v,
-            (ParamKind::Int, ParamValue::Int(v)) => *v as f64,
+        // Bounds compare as f64; messages show the value as given (an i64 past 2^53
+        // would print rounded).
+        let (number, shown) = match (self.kind, value) {
+            (ParamKind::Float, ParamValue::Float(v)) => (*v, v.to_string()),
+            (ParamKind::Int, ParamValue::Int(v)) => (*v as f64, v.to_string()),
             (ParamKind::Bool, ParamValue::Bool(_)) => return Ok(()),
             (ParamKind::Choice, ParamValue::Text(v)) => {
                 if self.choices.iter().any(|c| c == v) {
@@ -176,10 +178,10 @@ impl ParamSpec {
             return Err(PluginError::invalid_param(name, format!("must be a finite number, got {number}")));
         }
         if let Some(b) = self.min.into_option() {
-            check_bound(name, number, b, |v, lim| v > lim, ">")?;
+            check_bound(name, (number, &shown), b, |v, lim| v > lim, ">")?;
         }
         if let Some(b) = self.max.into_option() {
-            check_bound(name, number, b, |v, lim| v < lim, "<")?;
+            check_bound(name, (number, &shown), b, |v, lim| v < lim, "<")?;
         }
         Ok(())
     }
@@ -187,7 +189,7 @@ impl ParamSpec {
 
 fn check_bound(
     name: &str,
-    v: f64,
+    (v, shown): (f64, &str),
     b: Bound,
     strictly: fn(f64, f64) -> bool,
     op: &str,
@@ -197,7 +199,7 @@ fn check_bound(
         return Ok(());
     }
     let op = if b.inclusive { format!("{op}=") } else { op.to_string() };
-    Err(PluginError::invalid_param(name, format!("must be {op} {}, got {v}", b.value)))
+    Err(PluginError::invalid_param(name, format!("must be {op} {}, got {shown}", b.value)))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use infty_sdk::Window;
 
+use crate::error::{Error, Result};
+
 /// Default edge of the output tiles, in pixels (`write --tile-size`; TIFF tiles must
 /// be multiples of 16).
 pub const TILE: u32 = 256;
@@ -20,8 +22,35 @@ impl Grid {
         self.width.div_ceil(self.tile)
     }
 
+    /// How many tiles cover the raster, counted in 64 bits: a huge raster of small
+    /// tiles can hold 2^32 or more, which no tile index of the engine can name.
+    pub fn tiles(&self) -> u64 {
+        u64::from(self.tiles_across()) * u64::from(self.height.div_ceil(self.tile))
+    }
+
+    /// The tile count of a grid whose [`Grid::tiles`] was checked to fit 32 bits
+    /// ([`Grid::check`]).
     pub fn tile_count(&self) -> u32 {
-        self.tiles_across() * self.height.div_ceil(self.tile)
+        u32::try_from(self.tiles()).expect("a grid checked to hold fewer than 2^32 tiles")
+    }
+
+    /// Refuses a grid of 2^32 tiles or more, naming the smallest tile size that fits.
+    pub fn check(&self) -> Result<()> {
+        if self.tiles() <= u64::from(u32::MAX) {
+            return Ok(());
+        }
+        let fits = (1..=256u32).map(|k| k * 16).find(|&tile| Grid { tile, ..*self }.tiles() <= u64::from(u32::MAX));
+        let error = Error::usage(format!(
+            "a {}x{} output in tiles of {} px would need {} tiles, more than the 4294967295 a file can index",
+            self.width,
+            self.height,
+            self.tile,
+            self.tiles()
+        ));
+        Err(match fits {
+            Some(tile) => error.with_help(format!("give `write --tile-size {tile}` or larger")),
+            None => error.with_help("the output is too large for any tile size; crop or scale it down"),
+        })
     }
 
     /// The image region of tile `index` (row-major), clipped at the right and bottom.
@@ -40,5 +69,15 @@ mod tests {
         let grid = Grid { width: 600, height: 300, tile: TILE };
         assert_eq!((grid.tiles_across(), grid.tile_count()), (3, 6));
         assert_eq!(grid.tile_window(5), Window::new(512, 256, 88, 44));
+    }
+
+    #[test]
+    fn two_to_the_32_tiles_are_refused_not_wrapped() {
+        let grid = Grid { width: 1 << 20, height: 1 << 20, tile: 16 };
+        assert_eq!(grid.tiles(), 1 << 32);
+        let error = grid.check().unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(error.help(), Some("give `write --tile-size 32` or larger"));
+        assert!(Grid { tile: 32, ..grid }.check().is_ok());
     }
 }

@@ -78,7 +78,7 @@ impl Pipeline {
         let job = Job::new(source.as_ref(), &self.stages, rasters, encoding.depth);
         if let Some(compression) = tiled(&self.write, encoding.compression) {
             let output = Path::new(&self.write.path);
-            let layout = Layout::new(info, encoding.depth, compression, self.write.tile);
+            let layout = Layout::new(info, encoding.depth, compression, self.write.tile)?;
             let output = options.shard.map_or(output.to_path_buf(), |s| s.path(output));
             let plan = TiffPlan {
                 resume: options.resume,

@@ -7,6 +7,7 @@ use infty_sdk::{RasterInfo, Window};
 
 use crate::engine::grid::Grid;
 use crate::engine::planes::Planes;
+use crate::error::Result;
 use crate::format::Depth;
 use crate::raster::Sample;
 
@@ -50,7 +51,9 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression, tile: u32) -> Layout {
+    /// The layout of `info` in tiles of `tile` px; refused when the tiles cannot be
+    /// counted in 32 bits. BigTIFF is chosen from the real tile count.
+    pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression, tile: u32) -> Result<Layout> {
         let mut layout = Layout {
             width: info.width,
             height: info.height,
@@ -62,9 +65,10 @@ impl Layout {
         };
         // Stored tiles are padded to full size; compression can grow data slightly.
         let tile_bytes = u64::from(tile) * u64::from(tile) * u64::from(info.channels) * depth.bytes() as u64;
-        let bound = layout.tile_count() as u64 * (tile_bytes + tile_bytes / 64 + 1024) + (1 << 20);
+        layout.grid().check()?;
+        let bound = u64::from(layout.tile_count()) * (tile_bytes + tile_bytes / 64 + 1024) + (1 << 20);
         layout.big = bound >= u64::from(u32::MAX);
-        layout
+        Ok(layout)
     }
 
     /// The tile grid these tiles are computed in.
@@ -195,11 +199,11 @@ mod tests {
 
     #[test]
     fn tiles_cover_the_image_and_clip_at_the_edges() {
-        let layout = Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None, TILE);
+        let layout = Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None, TILE).unwrap();
         assert_eq!((layout.tiles_across(), layout.tile_count()), (3, 6));
         assert_eq!(layout.tile_window(5), Window::new(512, 256, 88, 44));
         assert!(!layout.big);
-        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE);
+        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE).unwrap();
         assert!(huge.big, "4.8 GB of samples needs BigTIFF");
     }
 
@@ -207,7 +211,7 @@ mod tests {
     fn a_tile_is_interleaved_converted_and_padded() {
         let layout = Layout {
             tile: 16,
-            ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None, TILE)
+            ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None, TILE).unwrap()
         };
         let bytes =
             layout.encode_tile(Window::new(0, 0, 2, 1), &Planes::F32(vec![0.0, 1.0, 0.5, 2.0])).unwrap();

@@ -161,7 +161,7 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
     if tile == 0 || tile % 16 != 0 {
         return Err(bad(format!("tile size {tile} is not a multiple of 16")));
     }
-    let layout = Layout::new(header.info, header.depth, compression, tile);
+    let layout = Layout::new(header.info, header.depth, compression, tile).map_err(|e| bad(e.to_string()))?;
     if description.get("shard").is_none() || offsets.len() != layout.tile_count() as usize {
         return Err(bad("not a shard written by `infty run --shard`".into()));
     }

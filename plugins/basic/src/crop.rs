@@ -13,8 +13,8 @@ pub struct Crop {
 impl Operator for Crop {
     fn spec() -> ItemSpec {
         ItemSpec::operator("crop", "Cut out a rectangle of the image")
-            .param(ParamSpec::int("x", "left column").default_int(0).at_least(0.0))
-            .param(ParamSpec::int("y", "top row").default_int(0).at_least(0.0))
+            .param(ParamSpec::int("x", "left column").default_int(0).at_least(0.0).at_most(u32::MAX as f64))
+            .param(ParamSpec::int("y", "top row").default_int(0).at_least(0.0).at_most(u32::MAX as f64))
             .param(ParamSpec::int("width", "width in pixels").at_least(1.0).at_most(u32::MAX as f64))
             .param(ParamSpec::int("height", "height in pixels").at_least(1.0).at_most(u32::MAX as f64))
     }
@@ -99,5 +99,12 @@ mod tests {
     fn refuses_windows_past_the_edge() {
         let err = crop("8", "0", "5", "5").output_raster(RasterInfo::new(10, 10, 3)).unwrap_err();
         assert_eq!(err.to_string(), "the 5x5 window at (8, 0) extends past the 10x10 image");
+    }
+
+    #[test]
+    fn offsets_no_raster_can_reach_are_refused_when_parsed() {
+        let given = [("x", "9223372036854775807"), ("width", "5"), ("height", "5")];
+        let err = Crop::spec().resolve(given).unwrap_err();
+        assert_eq!(err.to_string(), "param 'x': must be <= 4294967295, got 9223372036854775807");
     }
 }
