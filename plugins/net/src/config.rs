@@ -104,23 +104,42 @@ impl NetConfig {
         serde_json::from_str(json).ok()
     }
 
-    /// Checks the fields a network cannot be built from.
+    /// Checks the fields a network cannot be built from, and sizes far beyond any real
+    /// network's (a corrupt or hostile config must not allocate the machine away).
     pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("img_size", self.img_size),
-            ("channels", self.channels),
-            ("nf", self.nf),
-            ("time_emb_dim", self.time_emb_dim),
-            ("knn_neighbours", self.knn_neighbours),
-            ("uno_res", self.uno_res),
-            ("uno_base_channels", self.uno_base_channels),
-            ("z_dim", self.z_dim),
+        let sizes = [
+            ("img_size", self.img_size, 1 << 16),
+            ("channels", self.channels, 64),
+            ("nf", self.nf, 4096),
+            ("time_emb_dim", self.time_emb_dim, 8192),
+            ("knn_neighbours", self.knn_neighbours, 64),
+            ("uno_res", self.uno_res, 1024),
+            ("uno_base_channels", self.uno_base_channels, 4096),
+            ("z_dim", self.z_dim, 1 << 16),
         ];
-        if let Some((name, v)) = positive.iter().find(|(_, v)| *v <= 0) {
-            return Err(format!("{name} must be positive, got {v}"));
+        for (name, v, max) in sizes {
+            if !(1..=max).contains(&v) {
+                return Err(format!("{name} must lie in 1..={max}, got {v}"));
+            }
         }
-        if self.kernel_size < 1 || self.kernel_size % 2 == 0 {
-            return Err(format!("kernel_size must be odd, got {}", self.kernel_size));
+        let counts =
+            [("num_conv_blocks", self.num_conv_blocks, 64), ("guide_channels", self.guide_channels, 64)];
+        for (name, v, max) in counts {
+            if !(0..=max).contains(&v) {
+                return Err(format!("{name} must lie in 0..={max}, got {v}"));
+            }
+        }
+        if self.uno_mults.len() > 8 || self.uno_mults.iter().any(|m| !(1..=64).contains(m)) {
+            return Err(format!("uno_mults must be at most 8 factors in 1..=64, got {:?}", self.uno_mults));
+        }
+        if self.uno_blocks_per_level.iter().any(|b| !(0..=32).contains(b)) {
+            return Err(format!(
+                "uno_blocks_per_level must lie in 0..=32, got {:?}",
+                self.uno_blocks_per_level
+            ));
+        }
+        if !(1..=127).contains(&self.kernel_size) || self.kernel_size % 2 == 0 {
+            return Err(format!("kernel_size must be odd and at most 127, got {}", self.kernel_size));
         }
         if self.time_emb_dim < 4 || self.time_emb_dim % 2 == 1 {
             return Err(format!("time_emb_dim must be even and at least 4, got {}", self.time_emb_dim));
@@ -140,9 +159,6 @@ impl NetConfig {
         }
         if !(self.mollifier_sigma > 0.0 && self.layer_norm_eps > 0.0) {
             return Err("mollifier_sigma and layer_norm_eps must be positive".into());
-        }
-        if self.guide_channels < 0 {
-            return Err(format!("guide_channels must be >= 0, got {}", self.guide_channels));
         }
         Ok(())
     }

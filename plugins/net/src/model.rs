@@ -339,18 +339,21 @@ fn init_from(net: &mut Net, path: &Path) -> Result<(), PluginError> {
 }
 
 fn load(path: &Path, config: &str, device: Device, train: bool, hyper: Hyper) -> Result<Inner, PluginError> {
-    let ckpt = checkpoint::read(path)?;
+    let header = checkpoint::open(path)?;
     let in_file = |what: &str, e: &dyn std::fmt::Display| {
         PluginError::invalid_input(format!("{}: {what}: {e}", path.display()))
     };
     // Our checkpoints always carry their config; a bare state dict may carry one too
     // (the golden set's does), else --config says what it is.
-    let ours = ckpt.metadata.get("format").is_some_and(|f| f == FORMAT);
-    let cfg = match ckpt.metadata.get("config").map(|json| serde_json::from_str(json)) {
+    let ours = header.metadata.get("format").is_some_and(|f| f == FORMAT);
+    let cfg = match header.metadata.get("config").map(|json| serde_json::from_str(json)) {
         Some(Ok(cfg)) => cfg,
         Some(Err(e)) if ours => return Err(in_file("its config metadata", &e)),
         _ => read_config(config)?,
     };
+    // Sizes, names and memory from the header, before any weight is allocated or read.
+    crate::fit::check_net(&header, &cfg, train)?;
+    let ckpt = header.read()?;
     let mut net = Net::new(&cfg, device, hyper.seed)?;
     // Inference reads the EMA decoder when there is one; training the raw weights.
     let has_ema = ckpt.tensors.keys().any(|k| k.starts_with("ema."));

@@ -28,6 +28,7 @@ impl Net {
     /// A freshly initialised network (PyTorch's default initialisation, seeded).
     pub fn new(cfg: &NetConfig, device: Device, seed: i64) -> Result<Self, PluginError> {
         cfg.validate().map_err(|e| PluginError::invalid_input(format!("network config: {e}")))?;
+        crate::fit::check_memory(crate::shapes::bytes(&crate::shapes::net(cfg)), "building the network")?;
         crate::allocator::keep_freed_memory();
         tch::manual_seed(seed);
         let vs = nn::VarStore::new(device);

@@ -271,12 +271,12 @@ fn load(
     train: bool,
     hyper: Hyper,
 ) -> Result<(Inner, Normalisation), PluginError> {
-    let ckpt = checkpoint::read(path)?;
+    let header = checkpoint::open(path)?;
     let in_file = |what: &str, e: &dyn std::fmt::Display| {
         PluginError::invalid_input(format!("{}: {what}: {e}", path.display()))
     };
     let meta = |key: &str| {
-        ckpt.metadata.get(key).ok_or_else(|| {
+        header.metadata.get(key).ok_or_else(|| {
             PluginError::invalid_input(format!(
                 "{}: no '{key}' metadata, so it is no latent prior",
                 path.display()
@@ -292,6 +292,9 @@ fn load(
     let norm: Normalisation =
         serde_json::from_str(meta("normalisation")?).map_err(|e| in_file("its normalisation", &e))?;
     norm.validate(cfg.channels as usize).map_err(|e| in_file("its normalisation", &e))?;
+    // Sizes, names and memory from the header, before any weight is allocated or read.
+    crate::fit::check_latent(&header, &cfg, train)?;
+    let ckpt = header.read()?;
     let mut net = LatentNet::new(&cfg, device, hyper.seed)?;
     let has_ema = ckpt.tensors.keys().any(|k| k.starts_with("ema."));
     net.load(&ckpt, if has_ema && !train { "ema." } else { "latent." })

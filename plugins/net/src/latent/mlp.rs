@@ -55,8 +55,19 @@ impl LatentConfig {
 
     /// Every size positive and the layer count at least the input and output layers.
     pub fn validate(&self) -> Result<(), String> {
-        if self.channels < 1 || self.hid_channels < 1 || self.time_emb_channels < 1 {
-            return Err("channels, hid_channels and time_emb_channels must be at least 1".into());
+        // Far beyond any real prior: a corrupt config must not allocate the machine away.
+        let sizes = [
+            ("channels", self.channels),
+            ("hid_channels", self.hid_channels),
+            ("time_emb_channels", self.time_emb_channels),
+        ];
+        for (name, v) in sizes {
+            if !(1..=1 << 16).contains(&v) {
+                return Err(format!("{name} must lie in 1..=65536, got {v}"));
+            }
+        }
+        if self.num_layers > 256 {
+            return Err(format!("num_layers must be at most 256, got {}", self.num_layers));
         }
         if self.num_layers < 2 {
             return Err(format!(

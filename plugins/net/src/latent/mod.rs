@@ -33,6 +33,7 @@ impl LatentNet {
     /// A freshly initialised prior (PyTorch's default initialisation, seeded).
     pub fn new(cfg: &LatentConfig, device: Device, seed: i64) -> Result<Self, PluginError> {
         cfg.validate().map_err(|e| PluginError::invalid_input(format!("latent prior config: {e}")))?;
+        crate::fit::check_memory(crate::shapes::bytes(&crate::shapes::latent(cfg)), "building the prior")?;
         tch::manual_seed(seed);
         let vs = nn::VarStore::new(device);
         let net = SkipNet::new(vs.root() / "latent", cfg);
