@@ -8,6 +8,9 @@ use infty_sdk::RasterInfo;
 
 use crate::error::{Error, Result};
 
+/// Largest image side accepted without `read --unlimited` (libvips' own limit is 10M).
+pub const MAX_SIDE: u32 = 1 << 24;
+
 /// An image file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -128,4 +131,27 @@ pub enum TiffCompression {
     Packbits,
     /// Tiled output only.
     Zstd,
+}
+
+/// A decoder's reason, kept to one short line: some list every value of a tag, and a
+/// hostile file can make that thousands of values.
+pub fn brief(reason: impl std::fmt::Display) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = reason.to_string().replace(['\n', '\r'], " ");
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{} …", &text[..cut]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brief_reasons_are_one_short_line() {
+        assert_eq!(brief("short\nreason"), "short reason");
+        let long = brief(format!("{:?}", vec![8u8; 65535]));
+        assert!(long.chars().count() <= 202 && long.ends_with('…'), "{long}");
+    }
 }

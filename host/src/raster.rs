@@ -3,6 +3,7 @@
 //!
 //! Integer samples map to [0, 1] (`v / 255`, `v / 65535`) and back with rounding and
 //! clamping, so u8 and u16 images round-trip exactly; f32 samples pass unchanged.
+//! Signed samples (i8, i16; read only) map to [-1, 1] like GPU SNORM formats.
 
 use infty_sdk::{FieldRef, RasterInfo, Window};
 
@@ -69,6 +70,16 @@ impl Raster {
     }
 }
 
+/// An i8 sample as a field value: `v / 127`, and -128 is -1 too (GPU SNORM).
+pub fn snorm8(v: i8) -> f32 {
+    (f32::from(v) / 127.0).max(-1.0)
+}
+
+/// An i16 sample as a field value: `v / 32767`, and -32768 is -1 too (GPU SNORM).
+pub fn snorm16(v: i16) -> f32 {
+    (f32::from(v) / 32767.0).max(-1.0)
+}
+
 fn plane_len(info: &RasterInfo) -> usize {
     info.width as usize * info.height as usize
 }
@@ -85,6 +96,15 @@ mod tests {
         let info = RasterInfo::new(65536 / 4, 4, 1);
         let words: Vec<u16> = (0..=65535).collect();
         assert_eq!(Raster::from_interleaved(info, &words).to_interleaved::<u16>(), words);
+    }
+
+    #[test]
+    fn signed_samples_map_like_snorm() {
+        assert_eq!([snorm8(-128), snorm8(-127), snorm8(0), snorm8(127)], [-1.0, -1.0, 0.0, 1.0]);
+        assert_eq!(
+            [snorm16(i16::MIN), snorm16(-32767), snorm16(0), snorm16(i16::MAX)],
+            [-1.0, -1.0, 0.0, 1.0]
+        );
     }
 
     #[test]

@@ -1,22 +1,24 @@
-//! PNG and JPEG through the `image` crate.
+//! PNG and JPEG through the `image` crate, with a check the decoder lacks: a JPEG must
+//! hold all its image data (a cut one decodes to gray, without an error).
 
-use std::io::{BufRead, Seek, Write};
+use std::io::{BufRead, Cursor, Seek, Write};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
 use infty_sdk::RasterInfo;
 
-use crate::format::{Depth, Encoding, Format, Header};
+use crate::format::{brief, Depth, Encoding, Format, Header};
 use crate::raster::{Raster, Sample};
 
-/// Decoding stops past this many bytes of decoded samples (the f32 raster is 4× more).
+/// Decoding stops past this many bytes of decoded samples, unless `unlimited` (the
+/// caller checks the size from the header first, against the f32 raster's size).
 const MAX_DECODED_BYTES: u64 = 2 << 30;
 
-fn reader<R: BufRead + Seek>(source: R, format: Format) -> ImageReader<R> {
+fn reader<R: BufRead + Seek>(source: R, format: Format, unlimited: bool) -> ImageReader<R> {
     let image_format = if format == Format::Png { ImageFormat::Png } else { ImageFormat::Jpeg };
     let mut reader = ImageReader::with_format(source, image_format);
     let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    limits.max_alloc = if unlimited { None } else { Some(MAX_DECODED_BYTES) };
     reader.limits(limits);
     reader
 }
@@ -32,15 +34,31 @@ fn depth_of(color: image::ColorType) -> std::result::Result<Depth, String> {
 }
 
 pub fn header<R: BufRead + Seek>(source: R, format: Format) -> std::result::Result<Header, String> {
-    let decoder = reader(source, format).into_decoder().map_err(|e| e.to_string())?;
+    // No allocation limit: only the header is read, and the caller checks its size.
+    let decoder = reader(source, format, true).into_decoder().map_err(brief)?;
     let (width, height) = decoder.dimensions();
     let color = decoder.color_type();
     let info = RasterInfo::new(width, height, u32::from(color.channel_count()));
     Ok(Header { info, depth: depth_of(color)?, format })
 }
 
-pub fn decode<R: BufRead + Seek>(source: R, header: &Header) -> std::result::Result<Raster, String> {
-    let image = reader(source, header.format).decode().map_err(|e| e.to_string())?;
+/// Decodes every pixel; `unlimited` lifts the decoder's allocation limit.
+pub fn decode<R: BufRead + Seek>(
+    mut source: R,
+    header: &Header,
+    unlimited: bool,
+) -> std::result::Result<Raster, String> {
+    let image = if header.format == Format::Jpeg {
+        let mut bytes = Vec::new();
+        source.read_to_end(&mut bytes).map_err(brief)?;
+        if jpeg_is_cut(&bytes) {
+            return Err("the file ends before its image data is complete: it is truncated or corrupt".into());
+        }
+        reader(Cursor::new(bytes), header.format, unlimited).decode()
+    } else {
+        reader(source, header.format, unlimited).decode()
+    };
+    let image = image.map_err(brief)?;
     let info = header.info;
     Ok(match image {
         DynamicImage::ImageLuma8(b) => Raster::from_interleaved(info, b.as_raw()),
@@ -53,8 +71,35 @@ pub fn decode<R: BufRead + Seek>(source: R, header: &Header) -> std::result::Res
         DynamicImage::ImageRgba16(b) => Raster::from_interleaved(info, b.as_raw()),
         DynamicImage::ImageRgb32F(b) => Raster::from_interleaved(info, b.as_raw()),
         DynamicImage::ImageRgba32F(b) => Raster::from_interleaved(info, b.as_raw()),
-        other => return Err(format!("unsupported colour type {:?}", other.color())),
+        other => return Err(brief(format!("unsupported colour type {:?}", other.color()))),
     })
+}
+
+/// Whether a JPEG lacks the EOI marker that ends its image data. Segments are walked
+/// to the first SOS, so that an embedded thumbnail's EOI does not count; in the
+/// entropy-coded data after it 0xFF is always followed by 0 or a restart marker, so
+/// any FF D9 there is the EOI. Trailing bytes after it are allowed, as by libjpeg.
+/// Files whose segments cannot be walked are left to the decoder.
+fn jpeg_is_cut(bytes: &[u8]) -> bool {
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        match (bytes[at], bytes[at + 1]) {
+            (0xFF, 0xFF) => at += 1,
+            // Markers without a length: SOI, RSTn, TEM.
+            (0xFF, 0x01 | 0xD0..=0xD8) => at += 2,
+            (0xFF, marker) => {
+                let data = at + 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+                if marker == 0xDA {
+                    let scan = bytes.get(data..).unwrap_or_default();
+                    return !scan.windows(2).rev().any(|w| w == [0xFF, 0xD9]);
+                }
+                at = data;
+            }
+            _ => return false,
+        }
+    }
+    // The file ends before its first scan.
+    true
 }
 
 /// The raster as an `image` buffer of pixel type `P`.
@@ -92,4 +137,24 @@ pub fn encode<W: Write + Seek>(
         _ => image.write_to(out, ImageFormat::Png),
     }
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpegs_without_their_end_marker_are_cut() {
+        let image =
+            DynamicImage::ImageRgb8(ImageBuffer::from_fn(32, 32, |x, y| image::Rgb([x as u8, y as u8, 7])));
+        let mut jpeg = Vec::new();
+        image.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg).unwrap();
+        assert!(!jpeg_is_cut(&jpeg));
+        assert!(jpeg_is_cut(&jpeg[..jpeg.len() - 2]));
+        assert!(jpeg_is_cut(&jpeg[..jpeg.len() / 2]));
+        assert!(jpeg_is_cut(&jpeg[..10]));
+        let mut padded = jpeg.clone();
+        padded.extend_from_slice(&[0; 10]);
+        assert!(!jpeg_is_cut(&padded));
+    }
 }

@@ -1,5 +1,6 @@
-//! TIFF through the `tiff` crate, whole images in memory (u8, u16, f32; 1–4 channels),
-//! and what the streaming side shares with it: a directory's header, JPEG's YCbCr.
+//! TIFF through the `tiff` crate, whole images in memory (u8, u16, f32, and i8, i16 read
+//! as f32; 1–4 channels), and what the streaming side shares with it: a directory's
+//! header, signed samples, JPEG's YCbCr, the decoder's errors as short reasons.
 
 use std::io::{Read, Seek, Write};
 
@@ -7,30 +8,71 @@ use ::tiff::decoder::{Decoder, DecodingResult, Limits};
 use ::tiff::encoder::colortype::{self, ColorType};
 use ::tiff::encoder::{Compression, DeflateLevel, TiffEncoder, TiffValue};
 use ::tiff::tags::{PhotometricInterpretation, SampleFormat, Tag};
+use ::tiff::TiffError;
 use infty_sdk::RasterInfo;
 
-use crate::format::{Depth, Encoding, Format, Header, TiffCompression};
-use crate::raster::{Raster, Sample};
+use crate::format::{brief, Depth, Encoding, Format, Header, TiffCompression};
+use crate::raster::{snorm16, snorm8, Raster, Sample};
 
-/// Decoding stops past this many bytes of decoded samples.
+/// Decoding stops past this many bytes of decoded samples, unless `unlimited`.
 const MAX_DECODED_BYTES: usize = 2 << 30;
 
-fn decoder<R: Read + Seek>(source: R) -> Result<Decoder<R>, String> {
+fn decoder<R: Read + Seek>(source: R, unlimited: bool) -> Result<Decoder<R>, String> {
+    let cap = if unlimited { usize::MAX } else { MAX_DECODED_BYTES };
     let mut limits = Limits::default();
-    limits.decoding_buffer_size = MAX_DECODED_BYTES;
+    limits.decoding_buffer_size = cap;
     // Writers such as tifffile put a whole image in one strip.
-    limits.intermediate_buffer_size = MAX_DECODED_BYTES;
-    Ok(Decoder::new(source).map_err(|e| e.to_string())?.with_limits(limits))
+    limits.intermediate_buffer_size = cap;
+    Ok(Decoder::new(source).map_err(reason)?.with_limits(limits))
 }
 
 pub fn header<R: Read + Seek>(source: R) -> Result<Header, String> {
-    header_of(&mut decoder(source)?)
+    header_of(&mut decoder(source, false)?)
+}
+
+/// The decoder's error as a short reason; a file that ends early says so.
+pub fn reason(error: TiffError) -> String {
+    match error {
+        TiffError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "its data ends early: the file is truncated or corrupt".to_string()
+        }
+        other => brief(other),
+    }
+}
+
+/// The TIFF SampleFormat values.
+const UNSIGNED: u16 = 1;
+const SIGNED: u16 = 2;
+const FLOAT: u16 = 3;
+
+/// The SampleFormat of the decoder's current image (unsigned when not given).
+pub fn sample_format<R: Read + Seek>(decoder: &mut Decoder<R>) -> u16 {
+    let formats = decoder.find_tag_unsigned_vec::<u16>(Tag::SampleFormat).ok().flatten();
+    formats.and_then(|f| f.first().copied()).unwrap_or(UNSIGNED)
+}
+
+/// The SampleFormat a TIFF written at `depth` has.
+pub fn sample_format_of(depth: Depth) -> u16 {
+    if depth == Depth::F32 {
+        FLOAT
+    } else {
+        UNSIGNED
+    }
+}
+
+/// Signed samples as f32 field values (see [`snorm8`]); others as they are.
+pub fn signed_as_f32(samples: DecodingResult) -> DecodingResult {
+    match samples {
+        DecodingResult::I8(v) => DecodingResult::F32(v.into_iter().map(snorm8).collect()),
+        DecodingResult::I16(v) => DecodingResult::F32(v.into_iter().map(snorm16).collect()),
+        other => other,
+    }
 }
 
 /// What the decoder's current image holds: size, channels and sample depth.
 pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, String> {
-    let (width, height) = decoder.dimensions().map_err(|e| e.to_string())?;
-    let color = decoder.colortype().map_err(|e| e.to_string())?;
+    let (width, height) = decoder.dimensions().map_err(reason)?;
+    let color = decoder.colortype().map_err(reason)?;
     let (channels, bits) = match color {
         ::tiff::ColorType::Gray(b) => (1, b),
         ::tiff::ColorType::GrayA(b) | ::tiff::ColorType::Multiband { bit_depth: b, num_samples: 2 } => (2, b),
@@ -38,28 +80,39 @@ pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, Str
         ::tiff::ColorType::RGBA(b) => (4, b),
         ::tiff::ColorType::YCbCr(8) if is_jpeg_ycbcr(decoder) => (3, 8),
         other => {
-            return Err(format!("unsupported colour type {other:?}; supported: gray, gray+alpha, RGB, RGBA"))
+            return Err(brief(format!(
+                "unsupported colour type {other:?}; supported: gray, gray+alpha, RGB, RGBA"
+            )))
         }
     };
-    let formats = decoder.find_tag_unsigned_vec::<u16>(Tag::SampleFormat).map_err(|e| e.to_string())?;
-    let float = formats.and_then(|f| f.first().copied()) == Some(SampleFormat::IEEEFP.to_u16());
-    let depth = match (bits, float) {
-        (8, false) => Depth::U8,
-        (16, false) => Depth::U16,
-        (32, true) => Depth::F32,
-        _ => {
-            let kind = if float { "float" } else { "integer" };
-            return Err(format!("unsupported {bits}-bit {kind} samples; supported: u8, u16, f32"));
+    // Signed are read as f32 field values in [-1, 1].
+    let depth = match (sample_format(decoder), bits) {
+        (UNSIGNED, 8) => Depth::U8,
+        (UNSIGNED, 16) => Depth::U16,
+        (SIGNED, 8 | 16) | (FLOAT, 32) => Depth::F32,
+        (format, bits) => {
+            let kind = match format {
+                UNSIGNED => "integer samples (unsigned)".to_string(),
+                SIGNED => "integer samples (signed)".to_string(),
+                FLOAT => "float samples".to_string(),
+                4 => "samples of SampleFormat 4 (undefined)".to_string(),
+                other => format!("samples of unknown SampleFormat {other}"),
+            };
+            return Err(format!(
+                "unsupported {bits}-bit {kind}; supported: 8- and 16-bit integers (unsigned or signed), \
+                 32-bit float"
+            ));
         }
     };
     Ok(Header { info: RasterInfo::new(width, height, channels), depth, format: Format::Tiff })
 }
 
-pub fn decode<R: Read + Seek>(source: R, header: &Header) -> Result<Raster, String> {
-    let mut decoder = decoder(source)?;
+/// Decodes every pixel; `unlimited` lifts the decoder's limit on decoded bytes.
+pub fn decode<R: Read + Seek>(source: R, header: &Header, unlimited: bool) -> Result<Raster, String> {
+    let mut decoder = decoder(source, unlimited)?;
     let info = header.info;
     let ycbcr = is_jpeg_ycbcr(&mut decoder);
-    match decoder.read_image().map_err(|e| e.to_string())? {
+    match signed_as_f32(decoder.read_image().map_err(reason)?) {
         DecodingResult::U8(mut data) => {
             if ycbcr {
                 ycbcr_to_rgb(&mut data);
@@ -68,7 +121,7 @@ pub fn decode<R: Read + Seek>(source: R, header: &Header) -> Result<Raster, Stri
         }
         DecodingResult::U16(data) => Ok(Raster::from_interleaved(info, &data)),
         DecodingResult::F32(data) => Ok(Raster::from_interleaved(info, &data)),
-        _ => Err("unsupported sample type; supported: u8, u16, f32".to_string()),
+        _ => Err("unsupported sample type; supported: u8, u16, i8, i16, f32".to_string()),
     }
 }
 
@@ -121,7 +174,7 @@ where
 {
     let data: Vec<C::Inner> = raster.to_interleaved();
     let mut image = encoder.new_image::<C>(raster.info.width, raster.info.height)?;
-    if raster.info.channels % 2 == 0 {
+    if raster.info.channels.is_multiple_of(2) {
         // The last channel of gray+alpha and RGBA is unassociated alpha.
         image.encoder().write_tag(Tag::ExtraSamples, &[2u16][..])?;
     }

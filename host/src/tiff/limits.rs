@@ -9,12 +9,10 @@ use ::tiff::decoder::{ChunkType, Decoder, Limits};
 use ::tiff::tags::Tag;
 use infty_sdk::RasterInfo;
 
-use super::codec::header_of;
+use super::codec::{header_of, reason, sample_format};
 use crate::error::{Error, Result};
-use crate::format::Header;
+use crate::format::{Header, MAX_SIDE};
 
-/// Largest image side accepted without `--unlimited` (libvips' own limit is 10M).
-const MAX_SIDE: u32 = 1 << 24;
 /// Largest decoded chunk accepted without `--unlimited`, and with it.
 const MAX_CHUNK_BYTES: u64 = 256 << 20;
 const UNLIMITED_CHUNK_BYTES: u64 = 4 << 30;
@@ -44,6 +42,8 @@ pub struct StoredChunks {
     pub predictor: u16,
     /// Samples stored little-endian, as the output's are.
     pub little_endian: bool,
+    /// The TIFF SampleFormat: signed samples are stored as integers but read as f32.
+    pub sample_format: u16,
 }
 
 /// Opens `path` and checks its header and chunk tables.
@@ -93,7 +93,7 @@ pub fn open_decoder(path: &str, unlimited: bool) -> Result<TiffDecoder> {
     limits.intermediate_buffer_size = chunk_limit(unlimited) as usize;
     Decoder::new(BufReader::new(file))
         .map(|d| d.with_limits(limits))
-        .map_err(|e| Error::input(format!("'{path}': cannot decode TIFF: {e}")))
+        .map_err(|e| Error::input(format!("'{path}': cannot decode TIFF: {}", reason(e))))
 }
 
 fn chunk_limit(unlimited: bool) -> u64 {
@@ -120,7 +120,9 @@ fn check_chunk_table(
     path: &str,
 ) -> Result<StoredChunks> {
     let info = header.info;
-    let pixel_bytes = u64::from(info.channels) * header.depth.bytes() as u64;
+    // As stored, which for signed samples is not the depth they are read at.
+    let bits = decoder.colortype().map_err(|e| Error::input(format!("'{path}': {}", reason(e))))?.bit_depth();
+    let pixel_bytes = u64::from(info.channels) * u64::from(bits.div_ceil(8));
     let (offsets_tag, counts_tag) = match decoder.get_chunk_type() {
         ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
         ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
@@ -129,7 +131,7 @@ fn check_chunk_table(
         Error::input(format!("'{path}': {reason}")).with_help("the file is truncated or corrupt")
     };
     let table = |decoder: &mut TiffDecoder, tag| {
-        decoder.get_tag_u64_vec(tag).map_err(|e| bad(format!("cannot read its {tag:?} table: {e}")))
+        decoder.get_tag_u64_vec(tag).map_err(|e| bad(format!("cannot read its {tag:?} table: {}", reason(e))))
     };
     let offsets = table(decoder, offsets_tag)?;
     let counts = table(decoder, counts_tag)?;
@@ -167,5 +169,6 @@ fn check_chunk_table(
     }
     let tiled = decoder.get_chunk_type() == ChunkType::Tile;
     let little_endian = decoder.byte_order() == ::tiff::tags::ByteOrder::LittleEndian;
-    Ok(StoredChunks { offsets, counts, tiled, compression, predictor, little_endian })
+    let sample_format = sample_format(decoder);
+    Ok(StoredChunks { offsets, counts, tiled, compression, predictor, little_endian, sample_format })
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use ::tiff::decoder::DecodingResult;
 use infty_sdk::{FieldMut, RasterInfo, SamplesMut, TypedMut, Window};
 
-use super::codec::{is_jpeg_ycbcr, ycbcr_to_rgb};
+use super::codec::{is_jpeg_ycbcr, reason, sample_format_of, signed_as_f32, ycbcr_to_rgb};
 use super::layout::Layout;
 use super::limits::{self, Checked, StoredChunks, TiffDecoder};
 use super::regions::{copy_region, Region};
@@ -85,13 +85,14 @@ impl TiffSource {
     }
 
     /// Whether an output of `layout` (the same raster) can take this file's chunks as
-    /// they are stored: tiles of its size, depth, compression and byte order, without a
-    /// predictor.
+    /// they are stored: tiles of its size, depth, sample format (signed samples are read
+    /// as f32), compression and byte order, without a predictor.
     pub fn chunks_fit(&self, layout: &Layout) -> bool {
         let s = &self.stored;
         s.tiled
             && self.chunk == (layout.tile, layout.tile)
             && self.header.depth == layout.depth
+            && s.sample_format == sample_format_of(layout.depth)
             && s.compression == layout.compression.tag()
             && s.predictor == 1
             && (s.little_endian || layout.depth == Depth::U8)
@@ -101,6 +102,13 @@ impl TiffSource {
     /// Where chunk `index` is stored: its offset and length in bytes.
     pub fn stored_at(&self, index: u32) -> (u64, u64) {
         (self.stored.offsets[index as usize], self.stored.counts[index as usize])
+    }
+
+    /// The stored (still encoded) bytes of chunk `index`.
+    pub fn stored_bytes(&self, index: u32) -> io::Result<Vec<u8>> {
+        let (at, len) = self.stored_at(index);
+        let mut bytes = vec![0; len as usize];
+        self.file.read_exact_at(&mut bytes, at).map(|()| bytes)
     }
 
     /// Copies `len` stored bytes from `from` into `out` at `offset`: in the kernel where
@@ -174,10 +182,10 @@ impl TiffSource {
         let decoded = decoder.read_chunk(index);
         let width = decoder.chunk_data_dimensions(index).0 as usize;
         self.decoders.lock().expect("decoder pool").push(decoder);
-        let mut samples = decoded.map_err(|e| {
-            Error::input(format!("'{}': cannot decode chunk {index}: {e}", self.path))
+        let mut samples = signed_as_f32(decoded.map_err(|e| {
+            Error::input(format!("'{}': cannot decode chunk {index}: {}", self.path, reason(e)))
                 .with_help("the file is truncated or corrupt")
-        })?;
+        })?);
         if let (true, DecodingResult::U8(v)) = (self.ycbcr, &mut samples) {
             ycbcr_to_rgb(v);
         }
@@ -234,7 +242,7 @@ impl Source for TiffSource {
                 DecodingResult::U8(v) => copy_region(v, at, &mut out, u8::to_field),
                 DecodingResult::U16(v) => copy_region(v, at, &mut out, u16::to_field),
                 DecodingResult::F32(v) => copy_region(v, at, &mut out, |s| s),
-                _ => unreachable!("the header check admits u8, u16 and f32 only"),
+                _ => return Err(Error::failed(format!("'{}': samples of an unexpected type", self.path))),
             }
             Ok(())
         })
