@@ -7,12 +7,17 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use infty::cli::args::{Cli, Command};
-use infty::plugins::host_api;
 use infty::plugins::registry::Registry;
+use infty::plugins::{host_api, probe};
 use infty::{cli, interrupt};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A probe opens one library and nothing else: no other plugin is loaded.
+    if let Command::ProbePlugin { file } = &cli.command {
+        probe::print_verdict(file);
+        return ExitCode::SUCCESS;
+    }
     interrupt::install();
     // Plugins may call each other through the host for the whole run; libraries are
     // never unloaded, so the registry lives as long as the process.

@@ -10,7 +10,8 @@ Operators and other items come from plugins: `infty plugins` lists them and
 Plugins are loaded from a 'plugins' folder next to the executable, then from each
 folder in INFTY_PLUGIN_PATH.
 
-Exit codes: 0 success, 1 failure while running, 2 bad usage or bad input, 130 interrupted.";
+Exit codes: 0 success, 1 failure while running, 2 bad usage or bad input, 128 + the signal
+when stopped by one: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP.";
 
 /// Function-space image operators: pipelines of plugins over images of any size.
 #[derive(Parser, Debug)]
@@ -56,6 +57,10 @@ pub enum Command {
         /// A command (run, plugins) or an item name; none for the overview.
         name: Option<String>,
     },
+    /// Internal: open one plugin library and print what it provides (the host runs this
+    /// in a child process, so a broken library cannot crash the host).
+    #[command(name = "__probe-plugin", hide = true)]
+    ProbePlugin { file: std::path::PathBuf },
     /// Run an item directly: `infty <op> IN OUT [--param v]...`.
     #[command(external_subcommand)]
     Item(Vec<String>),

@@ -13,7 +13,7 @@ use crate::pipeline::parse::{split_steps, RawStep};
 use crate::pipeline::plan::{Pipeline, RunOptions};
 use crate::plugins::help::{self, Origin};
 use crate::plugins::registry::Registry;
-use crate::plugins::task;
+use crate::plugins::{probe, task};
 use crate::suggest;
 use crate::tiff::merge::merge;
 
@@ -36,6 +36,10 @@ pub fn run(command: Command, registry: &Registry) -> Result<()> {
         Command::Help { name: None } => print_command_help(None),
         Command::Help { name: Some(name) } => print_help(&name, registry),
         Command::Item(words) => run_item(&words, registry),
+        Command::ProbePlugin { file } => {
+            probe::print_verdict(&file);
+            Ok(())
+        }
     }
 }
 

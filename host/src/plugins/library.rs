@@ -13,7 +13,8 @@ use infty_sdk::host::HostRef;
 use infty_sdk::plugin::{ExtensionEntry, SAMPLES_EXTENSION_SYMBOL};
 use infty_sdk::{Manifest, PluginError, PluginRef, SamplesExtension, ABI_VERSION};
 
-use super::manifest_cache;
+use super::manifest_cache::{self, Verdict};
+use super::probe;
 use crate::error::{Error, Result};
 
 /// A plugin that loaded.
@@ -37,11 +38,14 @@ impl LoadedPlugin {
             return Ok(*module);
         }
         let stamp = manifest_cache::stamp(&self.file);
-        let (module, manifest) = open(&self.file, self.host).map_err(|reason| {
+        let (module, manifest) = open(&self.file).map_err(|reason| {
             Error::failed(format!("cannot load plugin {}: {reason}", self.file.display()))
         })?;
+        if let Some(set_host) = module.set_host() {
+            set_host(self.host);
+        }
         if manifest != self.manifest {
-            manifest_cache::store(&self.file, stamp, &manifest);
+            manifest_cache::store(&self.file, stamp, &Verdict::Good(manifest));
             return Err(Error::failed(format!(
                 "plugin {} provides other items than its cached manifest said; it changed while infty started",
                 self.file.display()
@@ -100,21 +104,32 @@ pub fn library_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A plugin by its cached manifest, or by opening its library (and caching the
-/// manifest); the error is a one-line reason.
+/// A plugin by its cached verdict, or by probing its library in a child process (see
+/// `probe`); the error is a one-line reason. The library itself is opened at first use.
 pub fn load(file: &Path, host: HostRef) -> Result<LoadedPlugin, String> {
-    if let Some(manifest) = manifest_cache::find(file) {
-        return Ok(LoadedPlugin {
-            file: file.to_path_buf(),
-            manifest,
-            module: OnceLock::new(),
-            host,
-            samples: OnceLock::new(),
-        });
-    }
+    let manifest = match manifest_cache::find(file).or_else(|| probe::probe(file)) {
+        Some(Verdict::Good(manifest)) => manifest,
+        Some(Verdict::Bad(reason)) => return Err(reason),
+        None => return open_here(file, host),
+    };
+    Ok(LoadedPlugin {
+        file: file.to_path_buf(),
+        manifest,
+        module: OnceLock::new(),
+        host,
+        samples: OnceLock::new(),
+    })
+}
+
+/// Where no child process can be started: opens the library in this process, as
+/// before probing existed.
+fn open_here(file: &Path, host: HostRef) -> Result<LoadedPlugin, String> {
     let stamp = manifest_cache::stamp(file);
-    let (module, manifest) = open(file, host)?;
-    manifest_cache::store(file, stamp, &manifest);
+    let (module, manifest) = open(file)?;
+    manifest_cache::store(file, stamp, &Verdict::Good(manifest.clone()));
+    if let Some(set_host) = module.set_host() {
+        set_host(host);
+    }
     Ok(LoadedPlugin {
         file: file.to_path_buf(),
         manifest,
@@ -124,8 +139,10 @@ pub fn load(file: &Path, host: HostRef) -> Result<LoadedPlugin, String> {
     })
 }
 
-/// Opens one library, reads its manifest and gives it the host's services.
-fn open(file: &Path, host: HostRef) -> Result<(PluginRef, Manifest), String> {
+/// Opens one library and reads its manifest. A truncated or corrupt file can crash the
+/// system loader here (SIGBUS), which no Rust code can catch: only a probe (a child
+/// process) calls this on a file not yet known to be good.
+pub(super) fn open(file: &Path) -> Result<(PluginRef, Manifest), String> {
     let header = lib_header_from_path(file).map_err(|e| describe(&e))?;
     check_abi_version(&header.version_strings().to_string())?;
     let module = header.init_root_module::<PluginRef>().map_err(|e| describe(&e))?;
@@ -133,9 +150,6 @@ fn open(file: &Path, host: HostRef) -> Result<(PluginRef, Manifest), String> {
         (module.manifest())().into_result().map_err(|e: PluginError| format!("its manifest failed: {e}"))?;
     if manifest.id.is_empty() {
         return Err("its manifest has an empty plugin id".to_string());
-    }
-    if let Some(set_host) = module.set_host() {
-        set_host(host);
     }
     Ok((module, manifest))
 }
@@ -161,11 +175,15 @@ fn check_abi_version(plugin_abi: &str) -> Result<(), String> {
     ))
 }
 
+/// How a library the system loader refused is described: such a refusal may come from
+/// the environment (a dependency not on the library path), so it is never cached.
+pub(super) const NOT_LOADABLE: &str = "not a loadable library";
+
 /// One line for a loading error; abi_stable's own layout reports run to ~1000 lines.
 fn describe(error: &LibraryError) -> String {
     match error {
         LibraryError::OpenError { err, .. } => {
-            format!("not a loadable library ({})", first_line(&err.to_string()))
+            format!("{NOT_LOADABLE} ({})", first_line(&err.to_string()))
         }
         LibraryError::GetSymbolError { .. } => "not an infty plugin (no infty root module in it)".to_string(),
         LibraryError::IncompatibleVersionNumber { actual_version, .. } => {

@@ -4,7 +4,10 @@
 //! not pay. An entry is keyed by the file's path and [`Stamp`] and by the host's SDK
 //! version, so a rebuilt or replaced plugin is read again. The cache lives in
 //! `INFTY_CACHE_DIR`, else `$XDG_CACHE_HOME/infty`, else `~/.cache/infty`; where none
-//! can be written, every plugin is opened at start, as before.
+//! can be written, every plugin is probed at start.
+//!
+//! An entry holds the probe's [`Verdict`]: the manifest of a good library, or the reason a
+//! broken one is skipped, so a library that crashed the loader is not loaded again.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -23,12 +26,21 @@ pub struct Stamp {
     inode: u64,
 }
 
+/// What probing one library file found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// A plugin, and what it provides.
+    Good(Manifest),
+    /// Not a usable plugin: the one-line reason it is skipped.
+    Bad(String),
+}
+
 #[derive(Serialize, Deserialize)]
 struct Entry {
     file: PathBuf,
     stamp: Stamp,
     sdk: String,
-    manifest: Manifest,
+    verdict: Verdict,
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -56,35 +68,31 @@ fn entry_path(dir: &Path, file: &Path) -> PathBuf {
     dir.join(format!("{hash:016x}.json"))
 }
 
-/// The cached manifest of `file`, if it is current.
-pub fn find(file: &Path) -> Option<Manifest> {
+/// The cached verdict on `file`, if it is current.
+pub fn find(file: &Path) -> Option<Verdict> {
     find_in(&cache_dir()?, file)
 }
 
-/// Records the manifest read from `file` when it had stamp `before`, if the file is
-/// still that build. Failures only cost the next start a library open.
-pub fn store(file: &Path, before: Option<Stamp>, manifest: &Manifest) {
+/// Records the verdict on `file` when it had stamp `before`, if the file is still that
+/// build. Failures only cost the next start a probe.
+pub fn store(file: &Path, before: Option<Stamp>, verdict: &Verdict) {
     if let (Some(dir), Some(before)) = (cache_dir(), before) {
-        store_in(&dir, file, before, manifest);
+        store_in(&dir, file, before, verdict);
     }
 }
 
-fn find_in(dir: &Path, file: &Path) -> Option<Manifest> {
+fn find_in(dir: &Path, file: &Path) -> Option<Verdict> {
     let entry: Entry = serde_json::from_slice(&std::fs::read(entry_path(dir, file)).ok()?).ok()?;
     let current = entry.file == file && Some(entry.stamp) == stamp(file) && entry.sdk == ABI_VERSION;
-    current.then_some(entry.manifest)
+    current.then_some(entry.verdict)
 }
 
-fn store_in(dir: &Path, file: &Path, before: Stamp, manifest: &Manifest) {
+fn store_in(dir: &Path, file: &Path, before: Stamp, verdict: &Verdict) {
     if stamp(file) != Some(before) {
         return;
     }
-    let entry = Entry {
-        file: file.to_path_buf(),
-        stamp: before,
-        sdk: ABI_VERSION.into(),
-        manifest: manifest.clone(),
-    };
+    let entry =
+        Entry { file: file.to_path_buf(), stamp: before, sdk: ABI_VERSION.into(), verdict: verdict.clone() };
     let Ok(json) = serde_json::to_vec(&entry) else { return };
     // Written beside and renamed, so a concurrent reader sees a whole entry or none.
     let path = entry_path(dir, file);
@@ -103,9 +111,14 @@ mod tests {
     use super::*;
     use infty_sdk::ItemSpec;
 
-    fn manifest(id: &str) -> Manifest {
+    fn manifest(id: &str) -> Verdict {
         let items = vec![ItemSpec::operator("op", "an operator")].into();
-        Manifest { id: id.into(), version: "1.0.0".into(), sdk_version: ABI_VERSION.into(), items }
+        Verdict::Good(Manifest {
+            id: id.into(),
+            version: "1.0.0".into(),
+            sdk_version: ABI_VERSION.into(),
+            items,
+        })
     }
 
     #[test]
@@ -123,5 +136,15 @@ mod tests {
         // A manifest read before the rebuild is not stored under the new stamp.
         store_in(dir.path(), &file, before, &manifest("org.example.stale"));
         assert_eq!(find_in(dir.path(), &file), None);
+    }
+
+    #[test]
+    fn a_bad_verdict_is_cached_like_a_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("libbroken.so");
+        std::fs::write(&file, b"\x7fELF truncated").unwrap();
+        let bad = Verdict::Bad("the library crashed the loader (SIGBUS)".into());
+        store_in(dir.path(), &file, stamp(&file).unwrap(), &bad);
+        assert_eq!(find_in(dir.path(), &file), Some(bad));
     }
 }

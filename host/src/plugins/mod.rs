@@ -1,4 +1,4 @@
-//! The plugin side: finding and loading plugin libraries, the registry of the items
+//! The plugin side: finding, probing and loading plugin libraries, the registry of the items
 //! they provide, the services the host hands them, the words of an item sorted by its
 //! declaration, running a task, and the help and listings made from declarations.
 
@@ -7,5 +7,6 @@ pub mod host_api;
 mod library;
 mod manifest_cache;
 pub mod params;
+pub mod probe;
 pub mod registry;
 pub mod task;
