@@ -91,7 +91,7 @@ impl Mask {
         let mut samples = vec![0f32; channels * inside.area() as usize];
         self.image.read(inside, FieldMut::new(info, inside, &mut samples)?).into_result()?;
         // Alpha (the 2nd of 2 or 4th of 4 channels) does not mark holes.
-        let colours = if channels % 2 == 0 { channels - 1 } else { channels };
+        let colours = if channels.is_multiple_of(2) { channels - 1 } else { channels };
         let area = inside.area() as usize;
         let (w, iw) = (window.width as usize, inside.width as usize);
         for i in 0..area {

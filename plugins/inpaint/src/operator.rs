@@ -246,7 +246,7 @@ fn composite(
     let (w, h) = (window.width as usize, window.height as usize);
     let area = w * h;
     let channels = output.channels();
-    let colours = if channels % 2 == 0 { channels - 1 } else { channels };
+    let colours = if channels.is_multiple_of(2) { channels - 1 } else { channels };
     for y in 0..h {
         for x in 0..w {
             let (gx, gy) = (window.x + x as i64, window.y + y as i64);

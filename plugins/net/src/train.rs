@@ -231,7 +231,7 @@ impl Trainer {
                 let denom = v.sqrt() / correction2.sqrt() + hyper.eps;
                 let _ = w.g_sub_(&(&*m / denom * (hyper.learning_rate / correction1)));
             }
-            if self.state.step % hyper.ema_every == 0 {
+            if self.state.step.is_multiple_of(hyper.ema_every) {
                 for (name, e) in self.ema.iter_mut() {
                     if let Some(w) = weights.get(&format!("{}{name}", self.ema_of)) {
                         *e = &*e * hyper.ema_decay + w * (1.0 - hyper.ema_decay);

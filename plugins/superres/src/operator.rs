@@ -182,7 +182,7 @@ fn write_output(rgb: &[f32], input: &FieldRef<'_>, ratio: (f64, f64), output: &m
     let area = w * h;
     let channels = output.channels();
     let gray = channels < 3;
-    let alpha = (channels % 2 == 0).then(|| bicubic(input, ratio, output.window));
+    let alpha = channels.is_multiple_of(2).then(|| bicubic(input, ratio, output.window));
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;

@@ -204,10 +204,10 @@ impl Trainer {
             let stats = self.model.train_step(batch.as_train()).into_result()?;
             step = stats.step;
             self.logs.step(step, steps, "loss", stats.loss, started.elapsed().as_secs_f64())?;
-            if step % self.settings.val_every == 0 || step == steps {
+            if step.is_multiple_of(self.settings.val_every) || step == steps {
                 self.validate(step)?;
             }
-            if step % self.settings.checkpoint_every == 0 || step == steps {
+            if step.is_multiple_of(self.settings.checkpoint_every) || step == steps {
                 self.save(checkpoint)?;
             }
         }

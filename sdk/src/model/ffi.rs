@@ -54,7 +54,7 @@ fn check_points(at: &Points<'_>, what: &str) -> Result<(), PluginError> {
             at.batch, at.size
         )));
     }
-    if !at.points.is_empty() && at.points.len() % at.batch as usize != 0 {
+    if !at.points.is_empty() && !at.points.len().is_multiple_of(at.batch as usize) {
         return Err(invalid(format!(
             "{what}: {} points do not divide into {} items",
             at.points.len(),

@@ -273,13 +273,13 @@ impl Trainer {
             let stats = self.prior.train_step(batch).into_result()?;
             step = stats.step;
             self.logs.step(step, steps, "L1", stats.loss, started.elapsed().as_secs_f64())?;
-            if !held_out.is_empty() && (step % self.settings.val_every == 0 || step == steps) {
+            if !held_out.is_empty() && (step.is_multiple_of(self.settings.val_every) || step == steps) {
                 self.logs.validation(step, &held_out.evaluate(&self.prior)?)?;
             }
-            if step % self.settings.val_every == 0 || step == steps {
+            if step.is_multiple_of(self.settings.val_every) || step == steps {
                 self.logs.plot()?;
             }
-            if step % self.settings.checkpoint_every == 0 || step == steps {
+            if step.is_multiple_of(self.settings.checkpoint_every) || step == steps {
                 self.save(checkpoint)?;
             }
         }
