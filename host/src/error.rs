@@ -1,5 +1,5 @@
 //! Host errors and the exit codes they map to: 0 ok, 1 failure while running,
-//! 2 bad usage or bad input, 130 interrupted.
+//! 2 bad usage or bad input, 128 + the signal when stopped by one (130 Ctrl-C, 143 SIGTERM).
 
 use infty_sdk::{ErrorKind, PluginError};
 
@@ -67,7 +67,9 @@ impl Error {
         match self {
             Error::Usage { .. } | Error::Input { .. } => 2,
             Error::Plugin { source, .. } if source.is_usage_error() => 2,
-            Error::Plugin { source, .. } if source.kind == ErrorKind::Cancelled => 130,
+            Error::Plugin { source, .. } if source.kind == ErrorKind::Cancelled => {
+                crate::interrupt::exit_code() as u8
+            }
             Error::Plugin { .. } | Error::Failed { .. } => 1,
         }
     }

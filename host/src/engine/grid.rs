@@ -39,7 +39,8 @@ impl Grid {
         if self.tiles() <= u64::from(u32::MAX) {
             return Ok(());
         }
-        let fits = (1..=256u32).map(|k| k * 16).find(|&tile| Grid { tile, ..*self }.tiles() <= u64::from(u32::MAX));
+        let fits =
+            (1..=256u32).map(|k| k * 16).find(|&tile| Grid { tile, ..*self }.tiles() <= u64::from(u32::MAX));
         let error = Error::usage(format!(
             "a {}x{} output in tiles of {} px would need {} tiles, more than the 4294967295 a file can index",
             self.width,

@@ -19,8 +19,9 @@ pub fn read_spec() -> ItemSpec {
                 .with_help("auto: recognised from the file's first bytes"),
         )
         .param(ParamSpec::switch("unlimited", "lift the safety limits on image and chunk size").with_help(
-            "TIFF files claiming more than 16777216 pixels per side, or one tile or strip decoding to more \
-             than 256 MiB, are refused as likely corrupt unless this is given.",
+            "Images claiming more than 16777216 pixels per side, a TIFF tile or strip decoding to more than \
+             256 MiB, a PNG, JPEG or standard-input image needing more than 2 GiB of samples in memory, and \
+             more than 2 GiB on standard input are refused as likely corrupt unless this is given.",
         ))
 }
 
@@ -69,7 +70,7 @@ pub fn write_spec() -> ItemSpec {
 pub struct ReadStep {
     pub path: String,
     pub format: Option<Format>,
-    /// Lift the TIFF safety limits (`--unlimited`).
+    /// Lift the decoding safety limits (`--unlimited`).
     pub unlimited: bool,
 }
 
@@ -152,7 +153,7 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
     };
     let quality = params.int("quality").expect("resolved") as u8;
     let tile = params.int("tile-size").expect("resolved") as u32;
-    if tile % 16 != 0 {
+    if !tile.is_multiple_of(16) {
         return Err(Error::usage(format!("write --tile-size {tile}: TIFF tiles must be a multiple of 16"))
             .with_help("use e.g. 128, 256 or 512"));
     }

@@ -2,20 +2,19 @@
 //! then streamed tile by tile through every stage (`crate::engine`) from the input's
 //! source to a tiled TIFF or to a file written whole.
 
-use std::path::Path;
-
 use infty_sdk::{ItemKind, RasterInfo};
 
 use super::builtins::{self, ReadStep, WriteStep};
 use super::parse::RawStep;
 use crate::codecs::input::open_source;
-use crate::codecs::output::{check_destination, write_output};
+use crate::codecs::output::{check_destination, write_output, Destination};
 use crate::engine::job::{plugin_error, Job, Stage};
 use crate::engine::shard::Shard;
 use crate::error::{Error, Result};
 use crate::format::{Format, TiffCompression};
 use crate::plugins::params::step_args;
 use crate::plugins::registry::Registry;
+use crate::tiff::journal;
 use crate::tiff::layout::{Layout, TileCompression};
 use crate::tiff::sink::{run_to_tiff, TiffPlan};
 
@@ -24,6 +23,8 @@ pub struct Pipeline {
     pub read: ReadStep,
     pub stages: Vec<Stage>,
     pub write: WriteStep,
+    /// Where the output goes, checked before any work.
+    pub destination: Destination,
     /// The steps as given, for provenance and the resume journal.
     pub text: String,
 }
@@ -55,11 +56,11 @@ impl Pipeline {
             .iter()
             .map(|step| build_stage(step, registry))
             .collect::<Result<_>>()?;
-        check_destination(&write.path)?;
+        let destination = check_destination(&write.path)?;
         let text: Vec<String> =
             steps.iter().map(|s| [std::slice::from_ref(&s.name), &s.words].concat().join(" ")).collect();
         let text = text.join(" ! ");
-        Ok(Pipeline { read, stages, write, text })
+        Ok(Pipeline { read, stages, write, destination, text })
     }
 
     /// Reads the input, runs every stage and writes the output, tile by tile.
@@ -76,15 +77,17 @@ impl Pipeline {
         let encoding = self.write.encoding(source.depth());
         encoding.format.check(info.channels, encoding.depth).map_err(|e| in_write(&self.write, e))?;
         let job = Job::new(source.as_ref(), &self.stages, rasters, encoding.depth);
-        if let Some(compression) = tiled(&self.write, encoding.compression) {
-            let output = Path::new(&self.write.path);
+        if let (Some(compression), Destination::File(output)) =
+            (tiled(&self.write, encoding.compression), &self.destination)
+        {
             let layout = Layout::new(info, encoding.depth, compression, self.write.tile)?;
-            let output = options.shard.map_or(output.to_path_buf(), |s| s.path(output));
+            let output = options.shard.map_or(output.clone(), |s| s.path(output));
+            let job_line = self.job_line(&layout, options.shard);
             let plan = TiffPlan {
                 resume: options.resume,
                 shard: options.shard,
-                job: self.job_line(&layout, options.shard),
-                description: self.provenance(options.shard),
+                description: self.provenance(options.shard, &job_line),
+                job: job_line,
                 pyramid: self.write.pyramid,
             };
             return run_to_tiff(&job, layout, &output, &plan);
@@ -93,11 +96,11 @@ impl Pipeline {
             return Err(Error::usage(
                 "--resume, --shard and --pyramid need a TIFF file output written tiled (deflate, zstd or none)",
             )
-            .with_help("write .tif with --compression deflate, zstd or none"));
+            .with_help("write a .tif file (not a device or pipe) with --compression deflate, zstd or none"));
         }
         check_size(&self.write.path, &info)?;
         let raster = job.run_to_memory(self.write.tile)?;
-        write_output(&raster, &encoding, &self.write.path)
+        write_output(&raster, &encoding, &self.destination)
     }
 
     /// What identifies this run for the resume journal.
@@ -119,8 +122,9 @@ impl Pipeline {
     }
 
     /// The provenance stored in the output: software, pipeline, plugin versions, every
-    /// operator's settings (defaults included), shard.
-    fn provenance(&self, shard: Option<Shard>) -> String {
+    /// operator's settings (defaults included), shard, and the fingerprint of `job` (its
+    /// journal line), by which `--resume` recognises a finished output.
+    fn provenance(&self, shard: Option<Shard>, job: &str) -> String {
         let mut description = serde_json::json!({
             "software": concat!("infty ", env!("CARGO_PKG_VERSION")),
             "pipeline": self.text,
@@ -133,13 +137,14 @@ impl Pipeline {
         if self.write.pyramid {
             description["pyramid"] = true.into();
         }
+        description["job"] = journal::job_id(job).into();
         description.to_string()
     }
 }
 
-/// The tile compression when `write` goes to a tiled TIFF file.
+/// The tile compression when `write` goes to a tiled TIFF (if its destination is a file).
 fn tiled(write: &WriteStep, compression: TiffCompression) -> Option<TileCompression> {
-    if write.format != Format::Tiff || write.path == "-" {
+    if write.format != Format::Tiff {
         return None;
     }
     match compression {

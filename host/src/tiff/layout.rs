@@ -199,11 +199,13 @@ mod tests {
 
     #[test]
     fn tiles_cover_the_image_and_clip_at_the_edges() {
-        let layout = Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None, TILE).unwrap();
+        let layout =
+            Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None, TILE).unwrap();
         assert_eq!((layout.tiles_across(), layout.tile_count()), (3, 6));
         assert_eq!(layout.tile_window(5), Window::new(512, 256, 88, 44));
         assert!(!layout.big);
-        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE).unwrap();
+        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE)
+            .unwrap();
         assert!(huge.big, "4.8 GB of samples needs BigTIFF");
     }
 

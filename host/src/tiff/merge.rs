@@ -12,7 +12,8 @@ use ::tiff::tags::Tag;
 use super::codec::header_of;
 use super::journal::Paths;
 use super::layout::{Layout, TileCompression};
-use super::writer::TiledWriter;
+use super::writer::{TiledWriter, TILE_CHECKSUMS};
+use crate::codecs::output::{check_destination, Destination};
 use crate::engine::shard::stem_and_extension;
 use crate::error::{Error, Result};
 
@@ -23,11 +24,21 @@ struct ShardFile {
     layout: Layout,
     offsets: Vec<u64>,
     counts: Vec<u64>,
+    /// The CRC-32 of each tile, verified before it is copied.
+    checksums: Vec<u32>,
     description: serde_json::Value,
 }
 
 /// Merges `shards` (all `<stem>.shard-*-of-N<ext>` beside `output` when empty) into `output`.
 pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
+    let output = match check_destination(&output.to_string_lossy())? {
+        Destination::File(path) => path,
+        _ => {
+            return Err(Error::usage(format!("merge: '{}' is not a file path", output.display()))
+                .with_help("merge writes a tiled TIFF file: give a regular file's path"))
+        }
+    };
+    let output = output.as_path();
     let shards = if shards.is_empty() { find_shards(output)? } else { shards.to_vec() };
     let files: Vec<ShardFile> = shards.iter().map(|p| open_shard(p)).collect::<Result<_>>()?;
     let description = same_job(&files)?;
@@ -43,12 +54,14 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
     }
 }
 
-/// A shard's job: its provenance without the shard part, and the shard count.
+/// A shard's job: its provenance without the shard part (nor the shard's own job
+/// fingerprint), and the shard count.
 fn job_of(shard: &ShardFile) -> (serde_json::Value, Option<u64>) {
     let mut description = shard.description.clone();
     let count = description["shard"]["of"].as_u64();
     if let Some(fields) = description.as_object_mut() {
         fields.remove("shard");
+        fields.remove("job");
     }
     (description, count)
 }
@@ -89,6 +102,13 @@ fn assemble(files: &[ShardFile], description: &serde_json::Value, part: &Path, o
         shard.file.read_exact_at(&mut bytes, shard.offsets[index as usize]).map_err(|e| {
             Error::input(format!("cannot read tile {index} of '{}': {e}", shard.path.display()))
         })?;
+        if crc32fast::hash(&bytes) != shard.checksums[index as usize] {
+            return Err(Error::input(format!(
+                "tile {index} of '{}' is damaged: its bytes do not match the checksum written with them",
+                shard.path.display()
+            ))
+            .with_help("run that shard again (delete the shard file first)"));
+        }
         writer.append(index, &bytes).map_err(failed)?;
     }
     let levels = if description["pyramid"] == true {
@@ -96,7 +116,7 @@ fn assemble(files: &[ShardFile], description: &serde_json::Value, part: &Path, o
     } else {
         Vec::new()
     };
-    writer.finish(&description.to_string(), &levels).map_err(failed)
+    writer.finish(&description.to_string(), &levels, None).map_err(failed)
 }
 
 /// The shard files of `output`, 1 to N, all present.
@@ -153,6 +173,10 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
     let compression = tag(Tag::Compression)?.first().copied().unwrap_or(1) as u16;
     let tile = tag(Tag::TileWidth)?.first().copied().unwrap_or(0);
     let (offsets, counts) = (tag(Tag::TileOffsets)?, tag(Tag::TileByteCounts)?);
+    let checksums = decoder.get_tag_u32_vec(Tag::Unknown(TILE_CHECKSUMS)).map_err(|_| {
+        bad("it carries no tile checksums (written by an older infty?)".into())
+            .with_help("run that shard again with this infty")
+    })?;
     let description = decoder.get_tag_ascii_string(Tag::ImageDescription).unwrap_or_default();
     let description: serde_json::Value = serde_json::from_str(&description).unwrap_or_default();
     let compression =
@@ -162,8 +186,9 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
         return Err(bad(format!("tile size {tile} is not a multiple of 16")));
     }
     let layout = Layout::new(header.info, header.depth, compression, tile).map_err(|e| bad(e.to_string()))?;
-    if description.get("shard").is_none() || offsets.len() != layout.tile_count() as usize {
+    let tiles = layout.tile_count() as usize;
+    if description.get("shard").is_none() || offsets.len() != tiles || checksums.len() != tiles {
         return Err(bad("not a shard written by `infty run --shard`".into()));
     }
-    Ok(ShardFile { path: path.to_path_buf(), file, layout, offsets, counts, description })
+    Ok(ShardFile { path: path.to_path_buf(), file, layout, offsets, counts, checksums, description })
 }

@@ -3,7 +3,7 @@
 //! resume journal, pyramid levels and the merging of shards).
 
 pub mod codec;
-mod journal;
+pub mod journal;
 pub mod layout;
 mod limits;
 pub mod merge;

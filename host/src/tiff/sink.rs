@@ -6,7 +6,9 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use super::journal::{self, Journal, Paths};
+use ::tiff::tags::Tag;
+
+use super::journal::{self, Entry, Journal, Paths};
 use super::layout::Layout;
 use super::pyramid;
 use super::source::TiffSource;
@@ -35,45 +37,59 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
     let paths = Paths::for_output(output);
     let failed =
         |what: &str, e: std::io::Error| Error::failed(format!("cannot {what} '{}': {e}", output.display()));
-    let (writer, journal, done) = open_output(&paths, layout, output, plan)?;
+    let Some(mut journal) = Journal::lock(&paths.journal).map_err(|e| failed("lock the journal of", e))?
+    else {
+        return Err(Error::usage(format!("another infty run is writing '{}' right now", output.display()))
+            .with_help("wait for it to finish (or stop it) before running this job again"));
+    };
+    let stored = job.source.as_tiff().filter(|tiff| job.stages.is_empty() && tiff.chunks_fit(&layout));
+    let Some((writer, done)) = open_output(&paths, &mut journal, stored, layout, output, plan)? else {
+        return Ok(()); // already complete
+    };
     let tiles = plan.shard.map_or(0..layout.tile_count(), |s| s.tiles(layout.tile_count()));
     let mut finished = vec![false; layout.tile_count() as usize];
     done.iter().for_each(|&i| finished[i as usize] = true);
     let todo: Vec<u32> = tiles.clone().filter(|&i| !finished[i as usize]).collect();
-    let hint = format!("interrupted; `--resume` continues writing '{}'", output.display());
+    let hint = format!("`--resume` continues writing '{}'", output.display());
     let _pending = crate::interrupt::resumable_output(hint);
     let progress = progress::bar(tiles.len() as u64, (tiles.len() - todo.len()) as u64);
     let file = writer.file().try_clone().map_err(|e| failed("write", e))?;
     let sink = Mutex::new((writer, journal));
-    // Space for `tiles` (index, offset from the first, length) is reserved under the
-    // lock; `write` puts their bytes there outside it.
-    let store = |tiles: &[(u32, u64, u64)], write: &dyn Fn(u64) -> std::io::Result<()>| -> Result<()> {
-        let len = tiles.last().map_or(0, |t| t.1 + t.2);
+    // Space for `tiles` (offsets from the first) is reserved under the lock; `write`
+    // puts their bytes there outside it.
+    let store = |tiles: &[Entry], write: &dyn Fn(u64) -> std::io::Result<()>| -> Result<()> {
+        let len = tiles.last().map_or(0, |t| t.offset + t.count);
         let offset = sink.lock().expect("writer lock").0.reserve(len as usize);
         write(offset).map_err(|e| failed("write", e))?;
-        let placed: Vec<_> = tiles.iter().map(|&(index, at, count)| (index, offset + at, count)).collect();
+        let placed: Vec<Entry> = tiles.iter().map(|&t| Entry { offset: offset + t.offset, ..t }).collect();
         let mut sink = sink.lock().expect("writer lock");
-        placed.iter().for_each(|&(index, at, count)| sink.0.place(index, at, count));
+        placed.iter().for_each(|&t| sink.0.place(t));
         sink.1.record(&placed).map_err(|e| failed("journal", e))?;
         progress.inc(tiles.len() as u64);
         Ok(())
     };
-    let stored = job.source.as_tiff().filter(|tiff| job.stages.is_empty() && tiff.chunks_fit(&layout));
     let result = match stored {
         // Nothing changes a pixel and the input stores tiles as the output would:
         // copy them as they are, without decoding, in runs stored back to back.
         Some(tiff) => stored_runs(tiff, &todo).try_for_each(|run| {
             let (from, _) = tiff.stored_at(run[0]);
-            let tiles: Vec<_> =
-                run.iter().map(|&i| (i, tiff.stored_at(i).0 - from, tiff.stored_at(i).1)).collect();
-            let len = tiles.last().map_or(0, |t| t.1 + t.2);
+            let tiles: Vec<_> = run
+                .iter()
+                .map(|&index| {
+                    let (at, count) = tiff.stored_at(index);
+                    Entry { index, offset: at - from, count, crc: None }
+                })
+                .collect();
+            let len = tiles.last().map_or(0, |t| t.offset + t.count);
             store(&tiles, &|offset| tiff.copy_stored(from, len, &file, offset))
         }),
         None => job.for_tiles(&layout.grid(), &todo, |index, samples| {
             let bytes = layout
                 .encode_tile(layout.tile_window(index), &samples)
                 .map_err(|e| failed("compress a tile of", e))?;
-            store(&[(index, 0, bytes.len() as u64)], &|offset| file.write_all_at(&bytes, offset))
+            let tile =
+                Entry { index, offset: 0, count: bytes.len() as u64, crc: Some(crc32fast::hash(&bytes)) };
+            store(&[tile], &|offset| file.write_all_at(&bytes, offset))
         }),
     };
     progress.finish_and_clear();
@@ -87,13 +103,18 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
         );
     }
     let (mut writer, _journal) = sink.into_inner().expect("writer lock");
-    // A shard's pyramid is made by `infty merge`, from the whole image.
+    // A shard's pyramid is made by `infty merge`, from the whole image; its tiles carry
+    // checksums that `infty merge` verifies.
     let levels = if plan.pyramid && plan.shard.is_none() {
         pyramid::build(&mut writer).map_err(|e| failed("write the pyramid of", e))?
     } else {
         Vec::new()
     };
-    writer.finish(&plan.description, &levels).map_err(|e| failed("write", e))?;
+    let checksums = match plan.shard {
+        Some(_) => Some(writer.tile_checksums().map_err(|e| failed("read back", e))?),
+        None => None,
+    };
+    writer.finish(&plan.description, &levels, checksums.as_deref()).map_err(|e| failed("write", e))?;
     std::fs::rename(&paths.part, output).map_err(|e| failed("write", e))?;
     let _ = std::fs::remove_file(&paths.journal);
     Ok(())
@@ -111,18 +132,21 @@ fn stored_runs<'t>(tiff: &'t TiffSource, tiles: &'t [u32]) -> impl Iterator<Item
     })
 }
 
-/// Creates the partial output and journal, or reopens them to resume.
+/// Starts the partial output and the (locked) journal, or reopens them to resume with
+/// the tiles still intact; `None` when `--resume` finds the output already complete.
 fn open_output(
     paths: &Paths,
+    journal: &mut Journal,
+    stored: Option<&TiffSource>,
     layout: Layout,
     output: &Path,
     plan: &TiffPlan,
-) -> Result<(TiledWriter, Journal, Vec<u32>)> {
+) -> Result<Option<(TiledWriter, Vec<u32>)>> {
     let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
-    let unfinished = paths.journal.exists() && paths.part.exists();
+    let part_len = std::fs::metadata(&paths.part).map_or(None, |m| Some(m.len()));
+    let (job, entries) = journal.read(part_len.unwrap_or(0), layout.tile_count()).map_err(failed)?;
+    let unfinished = !job.is_empty() && part_len.is_some();
     if unfinished && plan.resume {
-        let part_len = std::fs::metadata(&paths.part).map_err(failed)?.len();
-        let (job, entries) = journal::read(&paths.journal, part_len, layout.tile_count()).map_err(failed)?;
         if job != plan.job {
             return Err(Error::usage(format!(
                 "the unfinished '{}' was started by a different job (pipeline, input or settings differ)",
@@ -133,19 +157,65 @@ fn open_output(
                 paths.journal.display()
             )));
         }
-        let writer = TiledWriter::resume(&paths.part, layout, &entries).map_err(failed)?;
-        let journal = Journal::append_to(&paths.journal).map_err(failed)?;
-        return Ok((writer, journal, entries.iter().map(|e| e.0).collect()));
+        let intact = intact(entries, &paths.part, stored).map_err(failed)?;
+        let writer = TiledWriter::resume(&paths.part, layout, &intact).map_err(failed)?;
+        return Ok(Some((writer, intact.iter().map(|e| e.index).collect())));
     }
     if unfinished {
         return Err(Error::usage(format!("an unfinished run of '{}' exists", output.display())).with_help(
             format!("continue it with --resume, or delete '{}' to start over", paths.journal.display()),
         ));
     }
+    if plan.resume && finished_job(output).as_deref() == Some(&journal::job_id(&plan.job)) {
+        eprintln!("infty: '{}' is already complete; nothing to resume", output.display());
+        let _ = std::fs::remove_file(&paths.journal);
+        return Ok(None);
+    }
     if plan.resume {
         eprintln!("infty: nothing to resume for '{}'; starting from the beginning", output.display());
     }
-    let writer = TiledWriter::create(&paths.part, layout).map_err(failed)?;
-    let journal = Journal::create(&paths.journal, &plan.job).map_err(failed)?;
-    Ok((writer, journal, Vec::new()))
+    let started = TiledWriter::create(&paths.part, layout).and_then(|w| journal.start(&plan.job).map(|()| w));
+    started.map(|writer| Some((writer, Vec::new()))).map_err(|e| {
+        paths.remove();
+        failed(e)
+    })
+}
+
+/// The journal's `entries` whose bytes in `part` are intact: their CRC-32 matches, or,
+/// for tiles copied as stored, they equal the input's. Others are computed again.
+fn intact(entries: Vec<Entry>, part: &Path, stored: Option<&TiffSource>) -> std::io::Result<Vec<Entry>> {
+    let file = std::fs::File::open(part)?;
+    let read = |file: &std::fs::File, at: u64, count: u64| -> std::io::Result<Vec<u8>> {
+        let mut bytes = vec![0; count as usize];
+        file.read_exact_at(&mut bytes, at).map(|()| bytes)
+    };
+    let mut kept = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let bytes = read(&file, entry.offset, entry.count)?;
+        let ok = match (entry.crc, stored) {
+            (Some(crc), _) => crc32fast::hash(&bytes) == crc,
+            (None, Some(tiff)) => tiff.stored_bytes(entry.index)? == bytes,
+            (None, None) => false,
+        };
+        if ok {
+            kept.push(*entry);
+        }
+    }
+    if kept.len() < entries.len() {
+        eprintln!(
+            "infty: {} finished tile(s) of '{}' were damaged since they were written; computing them again",
+            entries.len() - kept.len(),
+            part.display()
+        );
+    }
+    Ok(kept)
+}
+
+/// The job fingerprint in a finished output's provenance, if it has one.
+fn finished_job(output: &Path) -> Option<String> {
+    let file = std::io::BufReader::new(std::fs::File::open(output).ok()?);
+    let description =
+        ::tiff::decoder::Decoder::new(file).ok()?.get_tag_ascii_string(Tag::ImageDescription).ok()?;
+    let provenance: serde_json::Value = serde_json::from_str(&description).ok()?;
+    provenance["job"].as_str().map(str::to_string)
 }

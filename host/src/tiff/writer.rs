@@ -12,6 +12,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::journal::Entry;
 use super::layout::Layout;
 use crate::format::Depth;
 
@@ -28,6 +29,8 @@ pub struct TiledWriter {
     layout: Layout,
     offsets: Vec<u64>,
     counts: Vec<u64>,
+    /// The CRC-32 of each tile's bytes, where known.
+    checksums: Vec<Option<u32>>,
     end: u64,
     /// Where the writeback started by [`TiledWriter::place`] has reached.
     flushed: u64,
@@ -41,27 +44,28 @@ impl TiledWriter {
     pub fn create(path: &Path, layout: Layout) -> io::Result<TiledWriter> {
         // Readable too: the pyramid reads tiles back.
         let file = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
-        let n = layout.tile_count() as usize;
-        let mut writer =
-            TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0, flushed: 0 };
+        let mut writer = TiledWriter::new(file, layout);
         let header = writer.header(0);
         writer.file.write_all_at(&header, 0)?;
         writer.end = header.len() as u64;
         Ok(writer)
     }
 
-    /// Reopens a partly written `path` whose tiles `done` (index, offset, byte count)
-    /// are complete; anything after the last of them is cut off.
-    pub fn resume(path: &Path, layout: Layout, done: &[(u32, u64, u64)]) -> io::Result<TiledWriter> {
-        let file = File::options().read(true).write(true).open(path)?;
+    fn new(file: File, layout: Layout) -> TiledWriter {
         let n = layout.tile_count() as usize;
-        let mut writer =
-            TiledWriter { file, layout, offsets: vec![0; n], counts: vec![0; n], end: 0, flushed: 0 };
+        let (offsets, counts, checksums) = (vec![0; n], vec![0; n], vec![None; n]);
+        TiledWriter { file, layout, offsets, counts, checksums, end: 0, flushed: 0 }
+    }
+
+    /// Reopens a partly written `path` whose tiles `done` are complete; anything after
+    /// the last of them is cut off.
+    pub fn resume(path: &Path, layout: Layout, done: &[Entry]) -> io::Result<TiledWriter> {
+        let file = File::options().read(true).write(true).open(path)?;
+        let mut writer = TiledWriter::new(file, layout);
         writer.end = writer.header(0).len() as u64;
-        for &(index, offset, count) in done {
-            writer.offsets[index as usize] = offset;
-            writer.counts[index as usize] = count;
-            writer.end = writer.end.max(offset + count);
+        for &tile in done {
+            writer.set(tile);
+            writer.end = writer.end.max(tile.offset + tile.count);
         }
         writer.file.set_len(writer.end)?;
         Ok(writer)
@@ -71,8 +75,13 @@ impl TiledWriter {
     pub fn append(&mut self, index: u32, bytes: &[u8]) -> io::Result<()> {
         let offset = self.reserve(bytes.len());
         self.file.write_all_at(bytes, offset)?;
-        self.place(index, offset, bytes.len() as u64);
+        self.place(Entry { index, offset, count: bytes.len() as u64, crc: None });
         Ok(())
+    }
+
+    fn set(&mut self, tile: Entry) {
+        let i = tile.index as usize;
+        (self.offsets[i], self.counts[i], self.checksums[i]) = (tile.offset, tile.count, tile.crc);
     }
 
     /// Reserves `len` bytes at the end for a tile written by the caller (from any
@@ -83,13 +92,12 @@ impl TiledWriter {
         offset
     }
 
-    /// Records that tile `index` is the `count` bytes at `offset`. Every 32 MiB it
-    /// starts the disk writing what is written so far, without waiting: dirty pages
-    /// do not pile up, and the sync at the end has little left to wait for.
-    pub fn place(&mut self, index: u32, offset: u64, count: u64) {
-        self.offsets[index as usize] = offset;
-        self.counts[index as usize] = count;
-        let reached = offset + count;
+    /// Records where `tile`'s bytes are. Every 32 MiB it starts the disk writing what
+    /// is written so far, without waiting: dirty pages do not pile up, and the sync at
+    /// the end has little left to wait for.
+    pub fn place(&mut self, tile: Entry) {
+        self.set(tile);
+        let reached = tile.offset + tile.count;
         if reached >= self.flushed + WRITEBACK_STEP {
             let (from, len) = (self.flushed as libc::off64_t, (reached - self.flushed) as libc::off64_t);
             // SAFETY: the descriptor belongs to an open file. Only a hint: errors
@@ -109,16 +117,34 @@ impl TiledWriter {
         (self.layout, &self.offsets, &self.counts)
     }
 
-    /// Writes the directories, the image's with `description` (provenance) pointing
-    /// to one per reduced-resolution level (SubIFDs), and syncs the file.
-    pub fn finish(mut self, description: &str, levels: &[Level]) -> io::Result<()> {
+    /// The CRC-32 of every tile written, those not known yet read back from the file.
+    pub fn tile_checksums(&self) -> io::Result<Vec<u32>> {
+        let checksum = |i: usize| match self.checksums[i] {
+            Some(crc) => Ok(crc),
+            None => {
+                let mut bytes = vec![0; self.counts[i] as usize];
+                self.file.read_exact_at(&mut bytes, self.offsets[i]).map(|()| crc32fast::hash(&bytes))
+            }
+        };
+        (0..self.counts.len()).map(checksum).collect()
+    }
+
+    /// Writes the directories, the image's with `description` (provenance) and, for a
+    /// shard, its tiles' `checksums`, pointing to one per reduced-resolution level
+    /// (SubIFDs), and syncs the file.
+    pub fn finish(
+        mut self,
+        description: &str,
+        levels: &[Level],
+        checksums: Option<&[u32]>,
+    ) -> io::Result<()> {
         let mut sub_ifds = Vec::new();
         for level in levels {
-            sub_ifds.push(self.append_ifd(&level.layout, &level.offsets, &level.counts, None, &[])?);
+            sub_ifds.push(self.append_ifd(&level.layout, &level.offsets, &level.counts, None, &[], None)?);
         }
         let (layout, offsets, counts) =
             (self.layout, std::mem::take(&mut self.offsets), std::mem::take(&mut self.counts));
-        let main = self.append_ifd(&layout, &offsets, &counts, Some(description), &sub_ifds)?;
+        let main = self.append_ifd(&layout, &offsets, &counts, Some(description), &sub_ifds, checksums)?;
         self.file.write_all_at(&self.header(main), 0)?;
         self.file.sync_all()
     }
@@ -132,6 +158,7 @@ impl TiledWriter {
         counts: &[u64],
         description: Option<&str>,
         sub_ifds: &[u64],
+        checksums: Option<&[u32]>,
     ) -> io::Result<u64> {
         let spp = l.channels as u16;
         let bits = (l.depth.bytes() * 8) as u16;
@@ -139,34 +166,37 @@ impl TiledWriter {
         let (offsets_type, ifd_type) = if self.layout.big { (LONG8, IFD8) } else { (LONG, IFD) };
         let mut entries = Vec::new();
         if description.is_none() {
-            entries.push(Entry::longs(254, &[1]));
+            entries.push(IfdEntry::longs(254, &[1]));
         }
         entries.extend([
-            Entry::longs(256, &[l.width]),
-            Entry::longs(257, &[l.height]),
-            Entry::shorts(258, &vec![bits; spp as usize]),
-            Entry::shorts(259, &[l.compression.tag()]),
-            Entry::shorts(262, &[if spp >= 3 { 2 } else { 1 }]),
+            IfdEntry::longs(256, &[l.width]),
+            IfdEntry::longs(257, &[l.height]),
+            IfdEntry::shorts(258, &vec![bits; spp as usize]),
+            IfdEntry::shorts(259, &[l.compression.tag()]),
+            IfdEntry::shorts(262, &[if spp >= 3 { 2 } else { 1 }]),
         ]);
         if let Some(description) = description {
-            entries.push(Entry::ascii(270, description));
+            entries.push(IfdEntry::ascii(270, description));
         }
         entries.extend([
-            Entry::shorts(277, &[spp]),
-            Entry::shorts(284, &[1]),
-            Entry::ascii(305, concat!("infty ", env!("CARGO_PKG_VERSION"))),
-            Entry::longs(322, &[l.tile]),
-            Entry::longs(323, &[l.tile]),
-            Entry::offsets(324, offsets_type, offsets),
-            Entry::offsets(325, offsets_type, counts),
+            IfdEntry::shorts(277, &[spp]),
+            IfdEntry::shorts(284, &[1]),
+            IfdEntry::ascii(305, concat!("infty ", env!("CARGO_PKG_VERSION"))),
+            IfdEntry::longs(322, &[l.tile]),
+            IfdEntry::longs(323, &[l.tile]),
+            IfdEntry::offsets(324, offsets_type, offsets),
+            IfdEntry::offsets(325, offsets_type, counts),
         ]);
         if !sub_ifds.is_empty() {
-            entries.push(Entry::offsets(330, ifd_type, sub_ifds));
+            entries.push(IfdEntry::offsets(330, ifd_type, sub_ifds));
         }
-        if spp % 2 == 0 {
-            entries.push(Entry::shorts(338, &[2])); // the last channel is unassociated alpha
+        if spp.is_multiple_of(2) {
+            entries.push(IfdEntry::shorts(338, &[2])); // the last channel is unassociated alpha
         }
-        entries.push(Entry::shorts(339, &vec![format; spp as usize]));
+        entries.push(IfdEntry::shorts(339, &vec![format; spp as usize]));
+        if let Some(checksums) = checksums {
+            entries.push(IfdEntry::longs(TILE_CHECKSUMS, checksums));
+        }
         let at = self.end + (self.end & 1); // IFDs start on a word boundary
         let ifd = ifd_bytes(&entries, at, self.layout.big);
         self.file.write_all_at(&ifd, at)?;
@@ -189,6 +219,10 @@ impl TiledWriter {
     }
 }
 
+/// A private tag (in TIFF's reusable range) holding the CRC-32 of each tile of a
+/// shard, which `infty merge` verifies before copying the tile.
+pub const TILE_CHECKSUMS: u16 = 65421;
+
 const ASCII: u16 = 2;
 const SHORT: u16 = 3;
 const LONG: u16 = 4;
@@ -197,43 +231,43 @@ const IFD: u16 = 13;
 const IFD8: u16 = 18;
 
 /// One IFD entry: tag, type, count and the little-endian value bytes.
-struct Entry {
+struct IfdEntry {
     tag: u16,
     kind: u16,
     count: u64,
     data: Vec<u8>,
 }
 
-impl Entry {
-    fn shorts(tag: u16, values: &[u16]) -> Entry {
+impl IfdEntry {
+    fn shorts(tag: u16, values: &[u16]) -> IfdEntry {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Entry { tag, kind: SHORT, count: values.len() as u64, data }
+        IfdEntry { tag, kind: SHORT, count: values.len() as u64, data }
     }
 
-    fn longs(tag: u16, values: &[u32]) -> Entry {
+    fn longs(tag: u16, values: &[u32]) -> IfdEntry {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Entry { tag, kind: LONG, count: values.len() as u64, data }
+        IfdEntry { tag, kind: LONG, count: values.len() as u64, data }
     }
 
-    fn offsets(tag: u16, kind: u16, values: &[u64]) -> Entry {
+    fn offsets(tag: u16, kind: u16, values: &[u64]) -> IfdEntry {
         let data = if kind == LONG8 || kind == IFD8 {
             values.iter().flat_map(|v| v.to_le_bytes()).collect()
         } else {
             values.iter().flat_map(|&v| (v as u32).to_le_bytes()).collect()
         };
-        Entry { tag, kind, count: values.len() as u64, data }
+        IfdEntry { tag, kind, count: values.len() as u64, data }
     }
 
-    fn ascii(tag: u16, text: &str) -> Entry {
+    fn ascii(tag: u16, text: &str) -> IfdEntry {
         let mut data: Vec<u8> = text.bytes().filter(|&b| b != 0).collect();
         data.push(0);
-        Entry { tag, kind: ASCII, count: data.len() as u64, data }
+        IfdEntry { tag, kind: ASCII, count: data.len() as u64, data }
     }
 }
 
 /// The IFD at `offset`: entries (sorted by tag), a zero next-IFD pointer, then the
 /// values too long to sit inside their entry.
-fn ifd_bytes(entries: &[Entry], offset: u64, big: bool) -> Vec<u8> {
+fn ifd_bytes(entries: &[IfdEntry], offset: u64, big: bool) -> Vec<u8> {
     let (count_size, entry_size, inline) = if big { (8, 20, 8) } else { (2, 12, 4) };
     let mut out = Vec::new();
     let mut extra = Vec::new();
