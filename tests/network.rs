@@ -73,8 +73,9 @@ fn a_plugin_denoises_with_the_reference_weights_through_the_host() {
 }
 
 /// Regression (issue 6): the network plugin links libtorch, whose initialisers cost
-/// ~110 MB and ~0.3 s at load. After the first start has cached its manifest, `infty`
-/// lists it and runs other plugins' operators without opening it.
+/// ~110 MB and ~0.3 s at load. The first start reads its manifest in a probe (a child
+/// process) and caches it; `infty` itself lists it and runs other plugins' operators
+/// without opening it, cold or warm.
 #[test]
 fn libtorch_is_loaded_only_when_the_network_is_used() {
     let infty = Infty::with_plugins(&["infty_net", "infty_basic"].map(|p| artifacts().plugin(p)));
@@ -85,11 +86,11 @@ fn libtorch_is_loaded_only_when_the_network_is_used() {
     let listing = infty.run(&["plugins"]).assert_ok().stdout_text();
     assert!(listing.contains("org.infty.net"), "{listing}");
     eprintln!(
-        "infty plugins: peak RSS {} MiB opening the libraries, {} MiB from the cache",
+        "infty plugins: peak RSS {} MiB probing the libraries, {} MiB from the cache",
         cold >> 10,
         warm >> 10
     );
-    assert!(cold > 60 << 10 && warm < 40 << 10, "cold {cold} KiB, warm {warm} KiB");
+    assert!(cold < 40 << 10 && warm < 40 << 10, "cold {cold} KiB, warm {warm} KiB");
     std::fs::write(infty.path("in.png"), Image::pattern(40, 30, 3, "u8").encode(image::ImageFormat::Png))
         .unwrap();
     let (run, peak) = infty
