@@ -1,7 +1,8 @@
-//! PNG and JPEG through the `image` crate, with a check the decoder lacks: a JPEG must
-//! hold all its image data (a cut one decodes to gray, without an error).
+//! PNG and JPEG through the `image` crate, with checks the decoders lack: a JPEG must
+//! hold all its image data (a cut one decodes to gray, without an error), and a PNG's
+//! palette must be whole RGB entries (png 0.18.1 panics on one that is not).
 
-use std::io::{BufRead, Cursor, Seek, Write};
+use std::io::{BufRead, Cursor, Read, Seek, SeekFrom, Write};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
@@ -56,6 +57,9 @@ pub fn decode<R: BufRead + Seek>(
         }
         reader(Cursor::new(bytes), header.format, unlimited).decode()
     } else {
+        if png_palette_is_ragged(&mut source).map_err(brief)? {
+            return Err("its palette (PLTE) is not a whole number of RGB entries: the file is corrupt".into());
+        }
         reader(source, header.format, unlimited).decode()
     };
     let image = image.map_err(brief)?;
@@ -102,6 +106,30 @@ fn jpeg_is_cut(bytes: &[u8]) -> bool {
     true
 }
 
+/// Whether a PNG's palette (PLTE chunk) has a length that is not a multiple of 3: png
+/// 0.18.1 accepts such a chunk and then panics expanding it (image-rs/image-png#694).
+/// Chunks are walked by their lengths up to the image data; the source is left where
+/// it was. Files whose chunks cannot be walked are left to the decoder.
+fn png_palette_is_ragged<R: Read + Seek>(source: &mut R) -> std::io::Result<bool> {
+    let start = source.stream_position()?;
+    let mut ragged = false;
+    source.seek(SeekFrom::Current(8))?; // the signature
+    let mut chunk = [0u8; 8];
+    while source.read_exact(&mut chunk).is_ok() {
+        let len = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        match &chunk[4..] {
+            b"PLTE" => {
+                ragged = len % 3 != 0;
+                break;
+            }
+            b"IDAT" | b"IEND" => break,
+            _ => source.seek(SeekFrom::Current(i64::from(len) + 4))?, // data and CRC
+        };
+    }
+    source.seek(SeekFrom::Start(start))?;
+    Ok(ragged)
+}
+
 /// The raster as an `image` buffer of pixel type `P`.
 fn buffer<P: Pixel>(raster: &Raster) -> std::result::Result<ImageBuffer<P, Vec<P::Subpixel>>, String>
 where
@@ -142,6 +170,39 @@ pub fn encode<W: Write + Seek>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 1x1 palette PNG whose PLTE chunk holds `palette`.
+    fn palette_png(palette: &[u8]) -> Vec<u8> {
+        use flate2::write::ZlibEncoder;
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let body = [kind, data].concat();
+            let crc = crc32fast::hash(&body);
+            [&(data.len() as u32).to_be_bytes()[..], &body, &crc.to_be_bytes()].concat()
+        };
+        let mut idat = ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        idat.write_all(&[0, 0]).unwrap(); // filter byte, index 0
+        let ihdr = [0, 0, 0, 1, 0, 0, 0, 1, 8, 3, 0, 0, 0]; // 1x1, 8-bit, palette
+        [
+            &b"\x89PNG\r\n\x1a\n"[..],
+            &chunk(b"IHDR", &ihdr),
+            &chunk(b"PLTE", palette),
+            &chunk(b"IDAT", &idat.finish().unwrap()),
+            &chunk(b"IEND", &[]),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn palettes_of_partial_entries_are_refused_not_a_panic() {
+        // fuzz/regressions/png_jpeg/plte-not-whole-entries.png: png 0.18.1 panics on these.
+        let header = Header { info: RasterInfo::new(1, 1, 3), depth: Depth::U8, format: Format::Png };
+        let good = decode(Cursor::new(palette_png(&[10, 20, 30, 40, 50, 60])), &header, false).unwrap();
+        assert_eq!(good.samples, [10.0 / 255.0, 20.0 / 255.0, 30.0 / 255.0]);
+        for len in [4, 5, 49] {
+            let error = decode(Cursor::new(palette_png(&vec![7; len])), &header, false).err().unwrap();
+            assert!(error.contains("palette (PLTE) is not a whole number"), "{len}: {error}");
+        }
+    }
 
     #[test]
     fn jpegs_without_their_end_marker_are_cut() {
