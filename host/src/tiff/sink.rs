@@ -143,7 +143,7 @@ fn open_output(
     plan: &TiffPlan,
 ) -> Result<Option<(TiledWriter, Vec<u32>)>> {
     let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
-    let part_len = std::fs::metadata(&paths.part).map_or(None, |m| Some(m.len()));
+    let part_len = std::fs::metadata(&paths.part).ok().map(|m| m.len());
     let (job, entries) = journal.read(part_len.unwrap_or(0), layout.tile_count()).map_err(failed)?;
     let unfinished = !job.is_empty() && part_len.is_some();
     if unfinished && plan.resume {
