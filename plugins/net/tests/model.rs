@@ -412,6 +412,9 @@ fn bad_input_is_refused_with_a_clear_message() {
     let mut nan = x.clone();
     nan[5] = f32::NAN;
     assert!(refusal(&net, dense, &nan, 5.0).contains("NaN"));
+    // Finite samples that overflow inside the network: the model's fault, named so.
+    let huge = vec![3.0e38; 3 * 32 * 32];
+    assert!(refusal(&net, dense, &huge, 5.0).contains("numeric fault in the model"));
     // Training an inference model is refused, not attempted.
     let big = [Point { x: 1, y: 1 }, Point { x: 4999, y: 2 }, Point { x: 3, y: 3 }];
     assert!(refusal(&net, Points::sparse(5000, 1, &big), &[0.0; 9], 5.0).contains("rasters up to 4096x4096"));

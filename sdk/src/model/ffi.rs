@@ -120,6 +120,19 @@ fn check_finite<'a>(what: &str, mut values: impl Iterator<Item = &'a f32>) -> Re
     Ok(())
 }
 
+/// Refuses a model's result holding NaN or infinity: its inputs were checked finite, so
+/// the fault is the model's (an overflow, or weights gone bad), and is named as such
+/// instead of surfacing later as a bad input to the next step.
+fn check_result<'a>(what: &str, mut values: impl Iterator<Item = &'a f32>) -> Result<(), PluginError> {
+    if values.any(|v| !v.is_finite()) {
+        return Err(PluginError::failed(format!(
+            "numeric fault in the model: its {what} holds NaN or infinite values although its inputs are finite"
+        ))
+        .with_help("the model's weights or precision overflowed; try --precision fp32, or another model"));
+    }
+    Ok(())
+}
+
 impl<T: Model> ModelFfi for Guarded<T> {
     fn info(&self) -> ModelInfo {
         self.0.info()
@@ -129,7 +142,8 @@ impl<T: Model> ModelFfi for Guarded<T> {
         guard(|| {
             check_input(&self.0.info(), &input)?;
             check_len("the output", eps.len(), input.x.len())?;
-            self.0.denoise(&input, eps.as_mut_slice())
+            self.0.denoise(&input, eps.as_mut_slice())?;
+            check_result("prediction", eps.iter())
         })
     }
 
@@ -145,7 +159,8 @@ impl<T: Model> ModelFfi for Guarded<T> {
             check_samples("the image", x.len(), &at, info.channels)?;
             check_len("z", z.len(), at.batch as usize * info.z_dim as usize)?;
             check_finite("the image", x.iter())?;
-            self.0.encode(&at, x.as_slice(), z.as_mut_slice())
+            self.0.encode(&at, x.as_slice(), z.as_mut_slice())?;
+            check_result("encoding z", z.iter())
         })
     }
 
@@ -164,7 +179,8 @@ impl<T: Model> ModelFfi for Guarded<T> {
                 check_len(what, len, input.x.len())?;
             }
             check_finite("the cotangent", cotangent.iter())?;
-            self.0.denoise_vjp(&input, cotangent.as_slice(), eps.as_mut_slice(), grad.as_mut_slice())
+            self.0.denoise_vjp(&input, cotangent.as_slice(), eps.as_mut_slice(), grad.as_mut_slice())?;
+            check_result("prediction or gradient", eps.iter().chain(grad.iter()))
         })
     }
 
