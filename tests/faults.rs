@@ -134,6 +134,21 @@ fn tile_counts_of_2_to_the_32_are_refused_before_any_work() {
     }
 }
 
+/// Just under 2^32 tiles the count fits but the tile tables (65535² tiles, 137 GB) fit
+/// no test machine's memory: refused before anything is allocated, not killed by the
+/// kernel half-way.
+#[test]
+fn tile_tables_beyond_the_memory_available_are_refused_before_any_work() {
+    let infty = infty();
+    std::fs::write(infty.path("huge.tif"), huge_sparse_tiff((1 << 20) - 16)).unwrap();
+    let run = infty.pipeline("read huge.tif ! write out.tif --tile-size 16");
+    run.assert_refused("would need 4294836225 tiles, whose tables need");
+    assert!(run.stderr.contains("of memory available"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: give `write --tile-size"), "{}", run.stderr);
+    infty.assert_no_output("out.tif");
+    assert_eq!(hidden_files(&infty), Vec::<String>::new());
+}
+
 #[test]
 fn special_output_paths_are_written_in_place_never_replaced() {
     let infty = infty();

@@ -11,6 +11,7 @@
 //! - [`guide`]: the guide fields tasks give guided models;
 //! - [`resolution`]: moving a mollifier between resolutions;
 //! - [`latents`]: the normalisation of a latent prior's data;
+//! - [`memory`]: the memory available now, for checks before allocating;
 //! - [`model_file`]: finding the model file a `--model` parameter names.
 //!
 //! ```
@@ -28,6 +29,7 @@
 pub mod fill;
 pub mod guide;
 pub mod latents;
+pub mod memory;
 pub mod model_file;
 pub mod patches;
 pub mod resample;

@@ -28,21 +28,21 @@ impl Grid {
         u64::from(self.tiles_across()) * u64::from(self.height.div_ceil(self.tile))
     }
 
-    /// The tile count of a grid whose [`Grid::tiles`] was checked to fit 32 bits
-    /// ([`Grid::check`]).
+    /// The tile count of a grid checked to hold fewer than 2^32 tiles
+    /// ([`Grid::check_tiles`]).
     pub fn tile_count(&self) -> u32 {
         u32::try_from(self.tiles()).expect("a grid checked to hold fewer than 2^32 tiles")
     }
 
-    /// Refuses a grid of 2^32 tiles or more, naming the smallest tile size that fits.
-    pub fn check(&self) -> Result<()> {
-        if self.tiles() <= u64::from(u32::MAX) {
+    /// Refuses a grid of more than `most` tiles, saying `why` that is too many and
+    /// naming the smallest tile size that keeps within it.
+    pub fn check_tiles(&self, most: u64, why: &str) -> Result<()> {
+        if self.tiles() <= most {
             return Ok(());
         }
-        let fits =
-            (1..=256u32).map(|k| k * 16).find(|&tile| Grid { tile, ..*self }.tiles() <= u64::from(u32::MAX));
+        let fits = (1..=256u32).map(|k| k * 16).find(|&tile| Grid { tile, ..*self }.tiles() <= most);
         let error = Error::usage(format!(
-            "a {}x{} output in tiles of {} px would need {} tiles, more than the 4294967295 a file can index",
+            "a {}x{} output in tiles of {} px would need {} tiles, {why}",
             self.width,
             self.height,
             self.tile,
@@ -76,9 +76,10 @@ mod tests {
     fn two_to_the_32_tiles_are_refused_not_wrapped() {
         let grid = Grid { width: 1 << 20, height: 1 << 20, tile: 16 };
         assert_eq!(grid.tiles(), 1 << 32);
-        let error = grid.check().unwrap_err();
+        let error = grid.check_tiles(u64::from(u32::MAX), "too many").unwrap_err();
         assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().ends_with("would need 4294967296 tiles, too many"), "{error}");
         assert_eq!(error.help(), Some("give `write --tile-size 32` or larger"));
-        assert!(Grid { tile: 32, ..grid }.check().is_ok());
+        assert!(Grid { tile: 32, ..grid }.check_tiles(u64::from(u32::MAX), "").is_ok());
     }
 }

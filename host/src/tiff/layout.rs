@@ -36,6 +36,28 @@ impl TileCompression {
     }
 }
 
+/// Memory each tile costs while a tiled output is written, in bytes: its offset, byte
+/// count and checksum in the writer's tables, and its entries in the lists of tiles
+/// to do and done.
+const TABLE_BYTES_PER_TILE: u64 = 32;
+
+/// Refuses a grid whose tiles cannot be numbered in 32 bits, or whose tile tables need
+/// more than `available` bytes of memory, before anything is allocated.
+fn check_tables(grid: &Grid, available: Option<u64>) -> Result<()> {
+    grid.check_tiles(u64::from(u32::MAX), "more than the 4294967295 a file can index")?;
+    match available {
+        Some(bytes) => grid.check_tiles(
+            bytes / TABLE_BYTES_PER_TILE,
+            &format!(
+                "whose tables need {} MiB, more than the {} MiB of memory available",
+                (grid.tiles() * TABLE_BYTES_PER_TILE) >> 20,
+                bytes >> 20
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Everything that fixes the bytes of a tiled output: two runs with equal layouts
 /// produce interchangeable tiles (what resume and merge rely on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +74,8 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of `info` in tiles of `tile` px; refused when the tiles cannot be
-    /// counted in 32 bits. BigTIFF is chosen from the real tile count.
+    /// counted in 32 bits, or their tables would not fit in the memory available.
+    /// BigTIFF is chosen from the real tile count.
     pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression, tile: u32) -> Result<Layout> {
         let mut layout = Layout {
             width: info.width,
@@ -65,7 +88,7 @@ impl Layout {
         };
         // Stored tiles are padded to full size; compression can grow data slightly.
         let tile_bytes = u64::from(tile) * u64::from(tile) * u64::from(info.channels) * depth.bytes() as u64;
-        layout.grid().check()?;
+        check_tables(&layout.grid(), infty_kit::memory::available_bytes())?;
         let bound = u64::from(layout.tile_count()) * (tile_bytes + tile_bytes / 64 + 1024) + (1 << 20);
         layout.big = bound >= u64::from(u32::MAX);
         Ok(layout)
@@ -207,6 +230,21 @@ mod tests {
         let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE)
             .unwrap();
         assert!(huge.big, "4.8 GB of samples needs BigTIFF");
+    }
+
+    #[test]
+    fn tile_tables_larger_than_memory_are_refused_naming_a_tile_size_that_fits() {
+        // 1048576² in 32 px tiles: 2^30 tiles, 32 GiB of tables.
+        let grid = Grid { width: 1 << 20, height: 1 << 20, tile: 32 };
+        let error = check_tables(&grid, Some(8 << 30)).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error.to_string().ends_with("tables need 32768 MiB, more than the 8192 MiB of memory available"),
+            "{error}"
+        );
+        assert_eq!(error.help(), Some("give `write --tile-size 64` or larger"));
+        assert!(check_tables(&Grid { tile: 64, ..grid }, Some(8 << 30)).is_ok());
+        assert!(check_tables(&grid, None).is_ok(), "without a memory figure only the count limits");
     }
 
     #[test]

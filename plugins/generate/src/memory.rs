@@ -35,7 +35,11 @@ pub fn check(info: &ModelInfo, side: u32, batch: u32, limit_gib: f64) -> Result<
     if !info.device.starts_with("cpu") {
         return Ok(());
     }
-    let limit = if limit_gib > 0.0 { limit_gib * GIB } else { available().unwrap_or(f64::INFINITY) };
+    let limit = if limit_gib > 0.0 {
+        limit_gib * GIB
+    } else {
+        infty_kit::memory::available_bytes().map(|b| b as f64).unwrap_or(f64::INFINITY)
+    };
     let need = estimate(info, side, batch);
     if need <= limit {
         return Ok(());
@@ -57,14 +61,6 @@ pub fn check(info: &ModelInfo, side: u32, batch: u32, limit_gib: f64) -> Result<
         ),
     )
     .with_help(help))
-}
-
-/// MemAvailable of /proc/meminfo in bytes; `None` where there is none.
-fn available() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024.0)
 }
 
 #[cfg(test)]

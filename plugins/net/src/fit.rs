@@ -109,7 +109,7 @@ fn check_tensors(
 
 /// Refuses `bytes` (of weights and file data) when more than the memory available now.
 pub fn check_memory(bytes: u64, what: &str) -> Result<(), PluginError> {
-    match available() {
+    match infty_kit::memory::available_bytes() {
         Some(free) => within(bytes, free, what),
         None => Ok(()),
     }
@@ -126,13 +126,6 @@ fn within(bytes: u64, free: u64, what: &str) -> Result<(), PluginError> {
         gib(free)
     ))
     .with_help("free memory, or use a smaller model"))
-}
-
-/// MemAvailable of /proc/meminfo in bytes; None where there is none.
-fn available() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
 #[cfg(test)]
