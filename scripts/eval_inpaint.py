@@ -36,6 +36,8 @@ import scipy.sparse.linalg
 from PIL import Image, ImageDraw
 from skimage.metrics import structural_similarity
 
+from eval_report import print_margin, print_table, write_figure
+
 MASKS = ("box10", "box25", "brush")
 METHODS = ("infty", "harmonic", "telea", "navier-stokes")
 
@@ -170,57 +172,6 @@ COLUMNS = ("PSNR", "SSIM", "detail")
 FORMATS = ("{:.2f}", "{:.4f}", "{:.3f}")
 
 
-def table_row(label, method, values):
-    return f"| {label} | {method} | " + " | ".join(f.format(v) for f, v in zip(FORMATS, values)) + " |"
-
-
-def print_table(rows):
-    """rows: (photo, method, values). The per-method means first, then every photo."""
-    header = "| photo | method | " + " | ".join(COLUMNS) + " |\n" + "|---" * (2 + len(COLUMNS)) + "|"
-    print(header)
-    for method in METHODS:
-        print(table_row("**mean**", method, np.mean([v for _, m, v in rows if m == method], axis=0)))
-    print()
-    print(header)
-    for photo, method, values in rows:
-        print(table_row(photo, method, values))
-    print()
-
-
-def print_margin(rows):
-    """infty's margin in PSNR and SSIM over the classical method with the best mean
-    PSNR, and over the best classical method on each photo."""
-    by = {(p, m): v for p, m, v in rows}
-    photos = list(dict.fromkeys(p for p, _, _ in rows))
-    classical = [m for m in METHODS if m != "infty"]
-    mean = {m: np.mean([by[p, m] for p in photos], axis=0) for m in METHODS}
-    best = max(classical, key=lambda m: mean[m][0])
-    per_photo = [by[p, "infty"][0] - max(by[p, m][0] for m in classical) for p in photos]
-    ahead = sum(d > 0 for d in per_photo)
-    print(
-        f"infty − best classical ({best}, by mean PSNR): {mean['infty'][0] - mean[best][0]:+.2f} dB PSNR, "
-        f"{mean['infty'][1] - mean[best][1]:+.4f} SSIM; against the best classical method on each photo: "
-        f"{np.mean(per_photo):+.2f} dB (infty ahead on {ahead} of {len(photos)}).\n"
-    )
-
-
-def write_figure(path, tiles, labels):
-    """tiles: rows of (row label, [images]); columns labelled once at the top."""
-    cell = tiles[0][1][0].shape[0]
-    gap, top, left = 4, 18, 110
-    sheet = Image.new("RGB", (left + len(labels) * (cell + gap), top + len(tiles) * (cell + gap)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for j, label in enumerate(labels):
-        draw.text((left + j * (cell + gap) + 4, 3), label, fill="black")
-    for i, (name, images) in enumerate(tiles):
-        y = top + i * (cell + gap)
-        draw.text((4, y + cell // 2 - 6), name, fill="black")
-        for j, image in enumerate(images):
-            sheet.paste(Image.fromarray(to_u8(image)), (left + j * (cell + gap), y))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, optimize=True)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=pathlib.Path, required=True)
@@ -251,8 +202,8 @@ def main():
             if n == shown[k]:
                 tiles.append((f"{photo.stem}, {kind}", [given] + [fills[m] for m in shown_methods] + [truth]))
         print(f"### {kind} ({len(photos)} photos, mean hole {np.mean(holes):.1%}; infty {seconds:.0f} s in all)\n")
-        print_table(rows)
-        print_margin(rows)
+        print_table(rows, METHODS, COLUMNS, FORMATS)
+        print_margin(rows, METHODS[1:])
     write_figure(args.figure, tiles, ["masked"] + shown_methods + ["original"])
     print(f"figure: {args.figure} (columns: masked, {', '.join(shown_methods)}, original)")
 

@@ -35,8 +35,10 @@ import tempfile
 import time
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from eval_report import print_margin, print_table, write_figure
 
 PATCH, OVERLAP = 64, 16  # infty's guided patches on the output, in pixels (default model)
 
@@ -215,39 +217,6 @@ COLUMNS = ("PSNR-Y", "SSIM-Y", "consistency", "detail", "seam")
 FORMATS = ("{:.2f}", "{:.4f}", "{:.2f}", "{:.3f}", "{:.3f}")
 
 
-def table_row(label, method, values):
-    return f"| {label} | {method} | " + " | ".join(f.format(v) for f, v in zip(FORMATS, values)) + " |"
-
-
-def print_table(rows, methods):
-    """rows: (photo, method, values). The per-method means first, then every photo."""
-    header = "| photo | method | " + " | ".join(COLUMNS) + " |\n" + "|---" * (2 + len(COLUMNS)) + "|"
-    print(header)
-    for method in methods:
-        print(table_row("**mean**", method, np.mean([v for _, m, v in rows if m == method], axis=0)))
-    print()
-    print(header)
-    for photo, method, values in rows:
-        print(table_row(photo, method, values))
-    print()
-
-
-def print_margin(rows, classical):
-    """infty's margin in PSNR-Y and SSIM-Y over the classical method with the best mean
-    PSNR-Y, and over the best classical method on each photo."""
-    by = {(p, m): v for p, m, v in rows}
-    photos = list(dict.fromkeys(p for p, _, _ in rows))
-    mean = {m: np.mean([by[p, m] for p in photos], axis=0) for m in classical + ["infty"]}
-    best = max(classical, key=lambda m: mean[m][0])
-    per_photo = [by[p, "infty"][0] - max(by[p, m][0] for m in classical) for p in photos]
-    ahead = sum(d > 0 for d in per_photo)
-    print(
-        f"infty − strongest classical ({best}, by mean PSNR-Y): {mean['infty'][0] - mean[best][0]:+.2f} dB PSNR-Y, "
-        f"{mean['infty'][1] - mean[best][1]:+.4f} SSIM-Y; against the best classical method on each photo: "
-        f"{np.mean(per_photo):+.2f} dB (infty ahead on {ahead} of {len(photos)}).\n"
-    )
-
-
 def detail_crop(hr, side):
     """The side×side window with the most ground-truth Laplacian energy (chosen from the
     ground truth alone, on a grid of side/4)."""
@@ -257,24 +226,6 @@ def detail_crop(hr, side):
     spots = [(r, c) for r in range(0, lap.shape[0] - side + 1, step) for c in range(0, lap.shape[1] - side + 1, step)]
     r, c = max(spots, key=lambda rc: lap[rc[0] : rc[0] + side, rc[1] : rc[1] + side].sum())
     return slice(r + 1, r + 1 + side), slice(c + 1, c + 1 + side)
-
-
-def write_figure(path, tiles, labels):
-    """tiles: rows of (row label, [images]); columns labelled once at the top."""
-    cell, gap, top, left = FIGURE_CROP * FIGURE_ZOOM, 4, 18, 110
-    width = left + len(labels) * (cell + gap)
-    sheet = Image.new("RGB", (width, top + len(tiles) * (cell + gap)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for j, label in enumerate(labels):
-        draw.text((left + j * (cell + gap) + 4, 3), label, fill="black")
-    for i, (name, images) in enumerate(tiles):
-        y = top + i * (cell + gap)
-        draw.text((4, y + cell // 2 - 6), name, fill="black")
-        for j, image in enumerate(images):
-            tile = to_image(image).resize((cell, cell), Image.Resampling.NEAREST)
-            sheet.paste(tile, (left + j * (cell + gap), y))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, optimize=True)
 
 
 def main():
@@ -308,13 +259,13 @@ def main():
                 window = detail_crop(hr, FIGURE_CROP)
                 tiles.append((f"{photo.stem} x{scale:g}", [outputs[m][window] for m in shown_methods] + [hr[window]]))
         print(f"### {scale:g}× ({len(photos)} photos, infty {seconds:.0f} s in all)\n")
-        print_table(rows, methods)
-        print_margin(rows, methods[:-1])
+        print_table(rows, methods, COLUMNS, FORMATS)
+        print_margin(rows, methods[:-1], psnr="PSNR-Y", ssim="SSIM-Y")
         print(
             f"Detail calibration: the ground truth scores 1 by definition; plus white noise of "
             f"σ = {NOISE_SIGMA * 255:g}/255 per channel, {np.mean(calibration):.3f} (mean).\n"
         )
-    write_figure(args.figure, tiles, shown_methods + ["ground truth"])
+    write_figure(args.figure, tiles, shown_methods + ["ground truth"], zoom=FIGURE_ZOOM)
     print(f"figure: {args.figure} (crops {FIGURE_CROP}² shown ×{FIGURE_ZOOM}: {', '.join(shown_methods)}, ground truth)")
 
 

@@ -4,7 +4,6 @@
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use image::ImageFormat;
 use infty_e2e::images::Image;
@@ -31,15 +30,7 @@ fn signal(child: &Child, name: &str) {
 
 /// Starts `JOB` and waits until its journal records `tiles` finished tiles.
 fn start_and_wait(infty: &Infty, tiles: usize) -> Child {
-    let mut child = infty.spawn(&args(JOB, false));
-    let journal = infty.path(".out.tif.infty-journal");
-    let start = Instant::now();
-    while std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0) <= tiles {
-        assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be stopped");
-        assert!(start.elapsed() < Duration::from_secs(120), "no progress in the journal");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child
+    infty.spawn_until_journaled(&args(JOB, false), "out.tif", tiles)
 }
 
 /// The finished output of `JOB` computed in one uninterrupted run, as `whole.tif`.

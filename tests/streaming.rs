@@ -4,7 +4,6 @@
 //! peak memory independent of the image size.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use infty_e2e::images::{Image, Samples};
 use infty_e2e::{artifacts, test_python, workspace_root, Infty};
@@ -180,15 +179,7 @@ fn a_pyramid_of_reduced_levels_is_written_as_subifds() {
 fn start_and_wait(infty: &Infty, job: &str, tiles: usize) -> std::process::Child {
     write_noise(infty, "in.tif", 3000, 2000);
     infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
-    let mut child = infty.spawn(&run_args(job, false));
-    let journal = infty.path(".out.tif.infty-journal");
-    let start = Instant::now();
-    while std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0) <= tiles {
-        assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be stopped");
-        assert!(start.elapsed() < Duration::from_secs(120), "no progress in the journal");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child
+    infty.spawn_until_journaled(&run_args(job, false), "out.tif", tiles)
 }
 
 /// `infty run [--resume] <job>` as arguments.

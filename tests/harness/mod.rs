@@ -186,6 +186,20 @@ impl Infty {
             .expect("start infty")
     }
 
+    /// Starts `infty args...` writing the tiled `output` and returns once its journal
+    /// records more than `tiles` finished tiles, the run still going.
+    pub fn spawn_until_journaled(&self, args: &[&str], output: &str, tiles: usize) -> std::process::Child {
+        let mut child = self.spawn(args);
+        let journal = self.path(&format!(".{output}.infty-journal"));
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0) <= tiles {
+            assert!(child.try_wait().unwrap().is_none(), "infty finished before it could be stopped");
+            assert!(start.elapsed().as_secs() < 120, "no progress in the journal");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child
+    }
+
     /// Runs `infty args...` and reports its peak resident memory in KiB: the largest
     /// `VmHWM` of `/proc/<pid>/status` seen while it runs. (`wait4`'s `ru_maxrss`
     /// would also count the test process's memory the child had before `exec`.)
