@@ -162,7 +162,8 @@ fn bad_data_folders_are_refused_or_skipped_as_documented() {
         serde_json::from_str(&std::fs::read_to_string(infty.path("r4/run.json")).unwrap()).unwrap();
     assert_eq!(run_file["model"]["guide"], "mask");
     assert_eq!(run_file["model"]["guide_channels"], 4);
-    assert_eq!(run_file["held_out"].as_array().unwrap().len(), 1, "{run_file}");
+    let held = run_file["held_out"].as_array().unwrap().len();
+    assert!((1..5).contains(&held), "some but not all of the 5 usable images held out: {run_file}");
     let held_out = run_file["held_out"][0].as_str().unwrap();
     assert!(Path::new(&data).join(held_out).is_file(), "held-out images are named inside DATA: {held_out}");
 

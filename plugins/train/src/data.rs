@@ -11,21 +11,31 @@ use std::path::{Path, PathBuf};
 
 use infty_kit::resample::area;
 use infty_sdk::{FieldMut, ImageBox, PluginError, RasterInfo, Window};
-use rand::seq::SliceRandom;
+use rand::Rng;
 
 use crate::rng::{rng, Purpose};
 
 /// How images become crops.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DataOptions {
     /// Side of the square crops.
     pub crop: u32,
     /// Each image is first downscaled by this factor (area filter).
     pub downscale: f64,
-    /// Share of the images held out for validation.
-    pub val_fraction: f64,
+    /// Which images are held out for validation.
+    pub split: Split,
     /// Seed of the split.
     pub seed: u64,
+}
+
+/// How the held-out images are chosen.
+#[derive(Clone, Debug)]
+pub enum Split {
+    /// About this share of the images, each by its own draw from the seed and its name:
+    /// adding or removing images never moves another between training and held-out.
+    Fraction(f64),
+    /// The images of these names (inside the data folder), as a run recorded them.
+    Named(Vec<String>),
 }
 
 /// One usable image.
@@ -92,7 +102,7 @@ impl Dataset {
                 options.crop, options.downscale
             )));
         }
-        Ok(split(images, options))
+        Ok(split(images, dir, options))
     }
 }
 
@@ -121,18 +131,40 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     Ok(files)
 }
 
-/// Holds out `val_fraction` of the images (at least one when there are two or more),
-/// chosen by the seed.
-fn split(mut images: Vec<Image>, options: &DataOptions) -> Dataset {
-    let n = images.len();
-    let wanted = (n as f64 * options.val_fraction).round() as usize;
-    let held = if options.val_fraction > 0.0 && n >= 2 { wanted.clamp(1, n - 1) } else { 0 };
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rng(options.seed, Purpose::Split, 0));
-    let held_out: Vec<bool> = (0..n).map(|i| order[..held].contains(&i)).collect();
-    let mut val = Vec::new();
-    let mut train = Vec::new();
-    for (image, out) in images.drain(..).zip(held_out) {
+/// Splits `images` (listed under `dir`) as `options.split` says. By fraction, an image
+/// is held out when its draw (seed, name) falls below the fraction; at least one is
+/// held out when there are two or more, and never all.
+fn split(images: Vec<Image>, dir: &Path, options: &DataOptions) -> Dataset {
+    let name = |image: &Image| {
+        let inside = Path::new(&image.name).strip_prefix(dir).ok().map(|p| p.display().to_string());
+        inside.unwrap_or_else(|| image.name.clone())
+    };
+    let held_out: Vec<bool> = match &options.split {
+        Split::Named(names) => images.iter().map(|image| names.contains(&name(image))).collect(),
+        Split::Fraction(fraction) => {
+            let draw = |image: &Image| {
+                let index = u64::from(crc32fast::hash(name(image).as_bytes()));
+                rng(options.seed, Purpose::Split, index).gen::<f64>()
+            };
+            let n = images.len();
+            if *fraction <= 0.0 || n < 2 {
+                vec![false; n]
+            } else {
+                let draws: Vec<f64> = images.iter().map(draw).collect();
+                let mut out: Vec<bool> = draws.iter().map(|d| d < fraction).collect();
+                let by_draw = |a: &usize, b: &usize| draws[*a].total_cmp(&draws[*b]);
+                if !out.contains(&true) {
+                    out[(0..n).min_by(by_draw).expect("two or more")] = true;
+                }
+                if !out.contains(&false) {
+                    out[(0..n).max_by(by_draw).expect("two or more")] = false;
+                }
+                out
+            }
+        }
+    };
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for (image, out) in images.into_iter().zip(held_out) {
         if out {
             val.push(image)
         } else {
@@ -218,4 +250,51 @@ fn read_rgb(source: &ImageBox, window: Window) -> Result<Vec<f32>, PluginError> 
     let plane = window.area() as usize;
     let pick: [usize; 3] = if info.channels >= 3 { [0, 1, 2] } else { [0, 0, 0] };
     Ok(pick.iter().flat_map(|&c| planar[c * plane..(c + 1) * plane].iter().copied()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images(names: &[String]) -> Vec<Image> {
+        let image = |name: &String| Image {
+            name: format!("/data/{name}"),
+            width: 1,
+            height: 1,
+            pixels: Pixels::Memory(vec![0; 3]),
+        };
+        names.iter().map(image).collect()
+    }
+
+    /// The held-out names of `names` (inside /data) split by `split` with seed 3.
+    fn held_out(names: &[String], split: Split) -> Vec<String> {
+        let options = DataOptions { crop: 1, downscale: 1.0, split, seed: 3 };
+        super::split(images(names), Path::new("/data"), &options).held_out_names("/data")
+    }
+
+    #[test]
+    fn adding_images_never_moves_another_between_training_and_held_out() {
+        let names: Vec<String> = (0..200).map(|i| format!("photo-{i}.jpg")).collect();
+        let before = held_out(&names[..100], Split::Fraction(0.1));
+        let after = held_out(&names, Split::Fraction(0.1));
+        assert!((3..=20).contains(&before.len()), "about 10% of 100: {}", before.len());
+        let kept: Vec<&String> = after.iter().filter(|n| names[..100].contains(n)).collect();
+        assert_eq!(kept, before.iter().collect::<Vec<_>>(), "the first hundred split as before");
+    }
+
+    #[test]
+    fn at_least_one_held_out_never_all_and_none_of_one() {
+        let two: Vec<String> = ["a.png", "b.png"].map(String::from).to_vec();
+        assert_eq!(held_out(&two, Split::Fraction(0.001)).len(), 1);
+        assert_eq!(held_out(&two, Split::Fraction(1.0)).len(), 1);
+        assert!(held_out(&two[..1], Split::Fraction(0.9)).is_empty());
+        assert!(held_out(&two, Split::Fraction(0.0)).is_empty());
+    }
+
+    #[test]
+    fn a_recorded_split_is_kept() {
+        let names: Vec<String> = (0..10).map(|i| format!("sub/p{i}.png")).collect();
+        let recorded = vec!["sub/p3.png".to_string(), "sub/p7.png".to_string()];
+        assert_eq!(held_out(&names, Split::Named(recorded.clone())), recorded);
+    }
 }

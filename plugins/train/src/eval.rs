@@ -8,7 +8,7 @@ use std::path::Path;
 
 use infty_sdk::{ItemSpec, ParamSpec, Params, PluginError, Task};
 
-use crate::data::{DataOptions, Dataset};
+use crate::data::{DataOptions, Dataset, Split};
 use crate::diffusion::Diffusion;
 use crate::validate::{BandLosses, HeldOut, BANDS};
 
@@ -45,7 +45,7 @@ impl Task for EvalLoss {
         let options = DataOptions {
             crop: info.train_size,
             downscale: params.float("downscale")?,
-            val_fraction: if all { 0.0 } else { params.float("val-fraction")? },
+            split: Split::Fraction(if all { 0.0 } else { params.float("val-fraction")? }),
             seed: params.int("seed")? as u64,
         };
         let data = Dataset::open(Path::new(params.text("data")?), &options)?;

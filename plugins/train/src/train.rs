@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::batch::Batch;
-use crate::data::{DataOptions, Dataset};
+use crate::data::{DataOptions, Dataset, Split};
 use crate::diffusion::{Diffusion, Timesteps};
 use crate::logs::Logs;
 use crate::rng::{rng, Purpose};
@@ -57,9 +57,11 @@ impl Task for Train {
         let precision = params.text("precision")?;
         let settings = Settings::from_params(params)?;
         let checkpoint = dir.join("checkpoint.safetensors");
-        let (settings, model) = if params.bool("resume")? {
+        let (settings, model, split) = if params.bool("resume")? {
             let saved = RunFile::read(&dir)?;
             let settings = settings.resumed(saved.settings, &Self::spec());
+            // The held-out images the run recorded, whatever the folder holds now.
+            let split = Split::Named(saved.held_out);
             let path = checkpoint.display().to_string();
             let on = [
                 ("checkpoint", path.as_str()),
@@ -68,7 +70,7 @@ impl Task for Train {
                 ("precision", precision),
             ];
             let net = model("net", &on)?;
-            (settings, net)
+            (settings, net, split)
         } else {
             if dir.join("run.json").exists() {
                 return Err(PluginError::invalid_param(
@@ -81,9 +83,10 @@ impl Task for Train {
                 PluginError::invalid_param("run", format!("cannot create '{}': {e}", dir.display()))
             })?;
             let net = new_model(&settings, &dir, device, precision)?;
-            (settings, net)
+            let split = Split::Fraction(settings.val_fraction);
+            (settings, net, split)
         };
-        let trainer = Trainer::new(settings, model, &dir)?;
+        let trainer = Trainer::new(settings, model, split, &dir)?;
         if !params.bool("resume")? {
             trainer.run_file().write(&dir)?;
         }
@@ -134,7 +137,7 @@ struct Trainer {
 }
 
 impl Trainer {
-    fn new(settings: Settings, model: ModelBox, dir: &Path) -> Result<Trainer, PluginError> {
+    fn new(settings: Settings, model: ModelBox, split: Split, dir: &Path) -> Result<Trainer, PluginError> {
         let info = model.info();
         if info.channels != 3 {
             return Err(PluginError::invalid_param(
@@ -143,12 +146,8 @@ impl Trainer {
             ));
         }
         let guide = info.guide()?;
-        let options = DataOptions {
-            crop: info.train_size,
-            downscale: settings.downscale,
-            val_fraction: settings.val_fraction,
-            seed: settings.seed,
-        };
+        let options =
+            DataOptions { crop: info.train_size, downscale: settings.downscale, split, seed: settings.seed };
         let data = Dataset::open(Path::new(&settings.data), &options)?;
         let held_out = HeldOut::new(&data.val, settings.val_crops, info.train_size, settings.seed)?;
         if held_out.is_empty() {

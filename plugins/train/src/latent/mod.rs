@@ -19,7 +19,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataOptions, Dataset};
+use crate::data::{DataOptions, Dataset, Split};
 use crate::logs::Logs;
 use crate::rng::{rng, Purpose};
 use crate::settings::{warn_ignored, RunFile};
@@ -145,7 +145,7 @@ fn start(
     let options = DataOptions {
         crop: info.train_size,
         downscale: settings.downscale,
-        val_fraction: settings.val_fraction,
+        split: Split::Fraction(settings.val_fraction),
         seed: settings.seed,
     };
     let images = Dataset::open(Path::new(&settings.data), &options)?;
