@@ -12,9 +12,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::codec::sample_format_of;
 use super::journal::Entry;
 use super::layout::Layout;
-use crate::format::Depth;
 
 /// A reduced-resolution level whose tiles are already in the file.
 pub struct Level {
@@ -162,7 +162,7 @@ impl TiledWriter {
     ) -> io::Result<u64> {
         let spp = l.channels as u16;
         let bits = (l.depth.bytes() * 8) as u16;
-        let format = if l.depth == Depth::F32 { 3 } else { 1 };
+        let format = sample_format_of(l.depth);
         let (offsets_type, ifd_type) = if self.layout.big { (LONG8, IFD8) } else { (LONG, IFD) };
         let mut entries = Vec::new();
         if description.is_none() {

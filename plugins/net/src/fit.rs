@@ -32,20 +32,28 @@ const LATENT_PROBES: [(&str, &str, usize); 3] = [
 /// Checks a network checkpoint against `cfg` and memory (`train`: the optimiser's
 /// moments and EMA too).
 pub fn check_net(header: &Header, cfg: &NetConfig, train: bool) -> Result<(), PluginError> {
-    let in_file = |why: String| PluginError::invalid_input(format!("{}: {why}", header.path().display()));
-    cfg.validate().map_err(|e| in_file(format!("its config: {e}")))?;
-    let expected = shapes::net(cfg);
-    check_tensors(header, &expected, "decoder.", &NET_PROBES, NET_COUNTS)?;
-    let weights = shapes::bytes(&expected) * if train { 4 } else { 1 };
-    check_memory(header.data_bytes() + weights, &format!("loading {}", header.path().display()))
+    let network = (shapes::net(cfg), "decoder.", &NET_PROBES[..], NET_COUNTS);
+    check(header, cfg.validate(), network, train)
 }
 
 /// Checks a latent-prior checkpoint against `cfg` and memory.
 pub fn check_latent(header: &Header, cfg: &LatentConfig, train: bool) -> Result<(), PluginError> {
+    let network = (shapes::latent(cfg), "latent.", &LATENT_PROBES[..], "num_layers");
+    check(header, cfg.validate(), network, train)
+}
+
+/// The config's own check (`valid`), then the tensors against the network it implies
+/// (its weights, the prefix its EMA stands for, the probes and the count fields), then
+/// memory.
+fn check(
+    header: &Header,
+    valid: Result<(), String>,
+    (expected, ema_of, probes, counts): (Shapes, &str, &[(&str, &str, usize)], &str),
+    train: bool,
+) -> Result<(), PluginError> {
     let in_file = |why: String| PluginError::invalid_input(format!("{}: {why}", header.path().display()));
-    cfg.validate().map_err(|e| in_file(format!("its config: {e}")))?;
-    let expected = shapes::latent(cfg);
-    check_tensors(header, &expected, "latent.", &LATENT_PROBES, "num_layers")?;
+    valid.map_err(|e| in_file(format!("its config: {e}")))?;
+    check_tensors(header, &expected, ema_of, probes, counts)?;
     let weights = shapes::bytes(&expected) * if train { 4 } else { 1 };
     check_memory(header.data_bytes() + weights, &format!("loading {}", header.path().display()))
 }
