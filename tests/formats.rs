@@ -30,7 +30,9 @@ fn tiff_round_trips_exactly_at_every_depth_and_compression() {
     for depth in ["u8", "u16", "f32"] {
         for channels in [1, 3, 4] {
             let image = Image::pattern(41, 19, channels, depth);
-            for compression in ["deflate", "lzw", "packbits", "none"] {
+            // Tiled (deflate, zstd, none) and in strips (lzw, packbits), each with its
+            // default predictor.
+            for compression in ["deflate", "zstd", "lzw", "packbits", "none"] {
                 let extra = format!("--compression {compression}");
                 let out = round_trip(&infty, &image.encode_tiff(), "in.tif", "out.tif", &extra);
                 assert_eq!(out, image, "TIFF {depth}, {channels} channels, {compression}");
@@ -44,6 +46,10 @@ fn gray_alpha_survives_png_to_tiff_and_back() {
     let infty = Infty::basic();
     for depth in ["u8", "u16"] {
         let image = Image::pattern(16, 9, 2, depth);
+        // LZW goes through the strip writer, with its horizontal differencing.
+        let lzw =
+            round_trip(&infty, &image.encode(ImageFormat::Png), "ga.png", "ga.tif", "--compression lzw");
+        assert_eq!(lzw, image, "gray+alpha {depth} into an LZW TIFF");
         let tiff = round_trip(&infty, &image.encode(ImageFormat::Png), "ga.png", "ga.tif", "");
         assert_eq!(tiff, image, "gray+alpha {depth} into TIFF");
         infty.pipeline("read ga.tif ! write back.png").assert_ok();

@@ -46,7 +46,8 @@ fn crop_takes_the_requested_window_across_tiles() {
 fn an_operator_runs_alone_as_a_command() {
     let infty = Infty::basic();
     write_png(&infty, "in.png", &Image::pattern(40, 30, 3, "u8"));
-    infty.run(&["scale", "in.png", "direct.png", "--factor", "0.5"]).assert_ok();
+    // --sync waits for the disk; the file is the same.
+    infty.run(&["scale", "in.png", "direct.png", "--factor", "0.5", "--sync"]).assert_ok();
     infty.pipeline("read in.png ! scale --factor 0.5 ! write piped.png").assert_ok();
     let direct = Image::load(&infty.path("direct.png"));
     assert_eq!(direct, Image::load(&infty.path("piped.png")));

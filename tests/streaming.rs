@@ -56,7 +56,7 @@ fn integer_chains_give_the_f32_chain_rounded() {
 }
 
 /// `read ! write` copies stored tiles as they are only when they fit the output: same
-/// tile size, depth, compression and byte order. Big-endian and differently tiled or
+/// tile size, depth, compression, predictor and byte order. Big-endian and differently tiled or
 /// compressed inputs go through the decoder; the pixels are the input's either way.
 #[test]
 fn read_write_gives_the_input_pixels_whether_tiles_are_copied_or_decoded() {
@@ -65,13 +65,19 @@ fn read_write_gives_the_input_pixels_whether_tiles_are_copied_or_decoded() {
         a = (numpy.arange(300 * 520 * 3, dtype='u8') * 2654435761 % 65536).astype('u2').reshape(300, 520, 3); \
         [tifffile.imwrite(sys.argv[1] + name, a, tile=(t, t), byteorder=order, compression=comp, photometric='rgb') \
          for name, t, order, comp in [('le.tif', 256, '<', None), ('be.tif', 256, '>', None), \
-                                      ('t128.tif', 128, '<', None), ('zlib.tif', 256, '<', 'zlib')]]";
+                                      ('t128.tif', 128, '<', None), ('zlib.tif', 256, '<', 'zlib')]]; \
+        tifffile.imwrite(sys.argv[1] + 'pred.tif', a, tile=(256, 256), compression='zlib', predictor=True, \
+                         photometric='rgb')";
     let made =
         std::process::Command::new(test_python()).args(["-c", code]).arg(infty.path("in-")).status().unwrap();
     assert!(made.success());
     let mut reference = None;
-    for name in ["le", "be", "t128", "zlib"] {
-        infty.pipeline(&format!("read in-{name}.tif ! write out-{name}.tif --compression none")).assert_ok();
+    for name in ["le", "be", "t128", "zlib", "pred"] {
+        // Deflate with horizontal differencing (the default) takes pred.tif's tiles as stored.
+        let compression = if name == "pred" { "deflate" } else { "none" };
+        infty
+            .pipeline(&format!("read in-{name}.tif ! write out-{name}.tif --compression {compression}"))
+            .assert_ok();
         let (input, output) =
             (pixels(&infty, &format!("in-{name}.tif")), pixels(&infty, &format!("out-{name}.tif")));
         assert!(input == output, "{name}: the output's pixels differ from the input's");
@@ -128,21 +134,31 @@ fn raw_bytes(image: &Image) -> Vec<u8> {
 fn tiled_output_opens_in_tifffile_with_the_same_pixels() {
     let infty = infty();
     write_noise(&infty, "in.tif", 700, 333);
-    for (args, dtype, compression) in [
-        ("--compression deflate", "uint8", "ADOBE_DEFLATE"),
-        ("--compression none --depth u16", "uint16", "NONE"),
-        ("--compression deflate --depth f32", "float32", "ADOBE_DEFLATE"),
+    // Compressed files carry a predictor by default: horizontal for integers, floating
+    // point for f32 (tiled files); LZW is written in strips by the tiff crate.
+    let tiles = serde_json::json!([256, 256]);
+    for (args, dtype, compression, predictor, tile) in [
+        ("--compression deflate", "uint8", "ADOBE_DEFLATE", 2, &tiles),
+        ("--compression none --depth u16", "uint16", "NONE", 1, &tiles),
+        ("--compression zstd --depth u16", "uint16", "ZSTD", 2, &tiles),
+        ("--compression deflate --depth f32", "float32", "ADOBE_DEFLATE", 3, &tiles),
+        ("--compression zstd --depth f32 --predictor none", "float32", "ZSTD", 1, &tiles),
+        ("--compression lzw --depth u16", "uint16", "LZW", 2, &serde_json::Value::Null),
     ] {
         infty.pipeline(&format!("read in.tif ! mollify --sigma 1 ! write out.tif {args}")).assert_ok();
         let (report, raw) = tifffile(&infty, "out.tif");
         assert_eq!(report["shape"], serde_json::json!([333, 700, 3]), "{args}");
         assert_eq!(report["dtype"], dtype, "{args}");
-        assert_eq!(report["tile"], serde_json::json!([256, 256]), "{args}");
+        assert_eq!(&report["tile"], tile, "{args}");
         assert_eq!(report["compression"], compression, "{args}");
-        let description: serde_json::Value =
-            serde_json::from_str(report["description"].as_str().unwrap()).unwrap();
-        assert!(description["pipeline"].as_str().unwrap().contains("mollify --sigma 1"), "{description}");
-        assert_eq!(description["plugins"][0], "org.infty.mollifier@0.1.0");
+        assert_eq!(report["predictor"], predictor, "{args}");
+        if tile.is_array() {
+            // Provenance is written by the tiled writer.
+            let description: serde_json::Value =
+                serde_json::from_str(report["description"].as_str().unwrap()).unwrap();
+            assert!(description["pipeline"].as_str().unwrap().contains("mollify --sigma 1"), "{description}");
+            assert_eq!(description["plugins"][0], "org.infty.mollifier@0.1.0");
+        }
         assert!(
             raw == raw_bytes(&pixels(&infty, "out.tif")),
             "{args}: tifffile reads other pixels than the tiff crate"
@@ -217,8 +233,12 @@ fn shards_merged_equal_the_unsharded_output() {
     infty.pipeline(&job.replace("out.tif", "whole.tif")).assert_ok();
     let args: Vec<&str> = job.split_whitespace().collect();
     let shards: Vec<String> = (1..=3).map(|i| format!("{i}/3")).collect();
-    let mut children: Vec<_> =
-        shards.iter().map(|s| infty.spawn(&[&["run", "--shard", s.as_str()], &args[..]].concat())).collect();
+    // Synced to the disk or not, a shard holds the same tiles.
+    let sync = |s: &str| if s == "1/3" { "--sync" } else { "--resume" };
+    let mut children: Vec<_> = shards
+        .iter()
+        .map(|s| infty.spawn(&[&["run", sync(s), "--shard", s.as_str()], &args[..]].concat()))
+        .collect();
     for child in &mut children {
         assert!(child.wait().unwrap().success());
     }
@@ -228,7 +248,7 @@ fn shards_merged_equal_the_unsharded_output() {
     run.assert_refused("shard(s) 2 of 3 are missing for 'out.tif'");
     infty.assert_no_output("out.tif");
     std::fs::rename(infty.path("elsewhere.tif"), infty.path("out.shard-2-of-3.tif")).unwrap();
-    infty.run(&["merge", "out.tif"]).assert_ok();
+    infty.run(&["merge", "--sync", "out.tif"]).assert_ok();
     assert!(pixels(&infty, "out.tif") == pixels(&infty, "whole.tif"), "merged pixels differ");
 }
 

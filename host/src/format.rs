@@ -118,6 +118,8 @@ pub struct Encoding {
     pub depth: Depth,
     /// TIFF compression: `none`, `deflate`, `lzw` or `packbits`.
     pub compression: TiffCompression,
+    /// TIFF predictor, chosen for the depth and compression.
+    pub predictor: crate::tiff::predictor::Predictor,
     /// JPEG quality, 1 to 100.
     pub quality: u8,
 }

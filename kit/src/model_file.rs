@@ -14,9 +14,11 @@ impl FromParam for ModelFile {
     }
 }
 
-/// The model file `value` names, as tasks' `--model` takes it: `value` as a file, or `NAME/model.safetensors` in a models folder: each folder of
-/// `INFTY_MODEL_PATH`, then `models/` beside the infty executable, then the
-/// repository's `models/` when infty runs from its `target/<profile>/`.
+/// The model file `value` names, as tasks' `--model` takes it: `value` as a file, or
+/// `NAME/model.safetensors` in a models folder: each folder of `INFTY_MODEL_PATH`, then
+/// `models/` beside the infty executable, then `../share/infty/models` from it (an
+/// installed copy, `scripts/install`), then the `models/` of the repository infty was
+/// built from.
 pub fn get(value: &str) -> Result<PathBuf, PluginError> {
     let given = Path::new(value);
     if given.is_file() {
@@ -26,8 +28,9 @@ pub fn get(value: &str) -> Result<PathBuf, PluginError> {
         std::env::var_os("INFTY_MODEL_PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(exe_dir) = std::env::current_exe().ok().as_deref().and_then(Path::parent) {
         folders.push(exe_dir.join("models"));
-        folders.push(exe_dir.join("../../models"));
+        folders.push(exe_dir.join("../share/infty/models"));
     }
+    folders.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models"));
     let candidates: Vec<PathBuf> = folders.iter().map(|f| f.join(value).join("model.safetensors")).collect();
     if let Some(found) = candidates.iter().find(|c| c.is_file()) {
         return Ok(found.clone());

@@ -2,7 +2,7 @@
 
 Usage: tiff_read.py IN.tif OUT.raw
 Writes the pixels (row-major, interleaved, little-endian) to OUT.raw and prints what
-tifffile saw as JSON: shape, dtype, tile shape, compression, BigTIFF, the pyramid
+tifffile saw as JSON: shape, dtype, tile shape, compression, predictor, BigTIFF, the pyramid
 levels, and how far level 1 is from the 2x2 average of the image.
 """
 import json
@@ -35,6 +35,7 @@ with tifffile.TiffFile(sys.argv[1]) as tif:
         "dtype": str(pixels.dtype),
         "tile": list(page.tile) if page.is_tiled else None,
         "compression": page.compression.name,
+        "predictor": int(page.predictor),
         "bigtiff": tif.is_bigtiff,
         "description": page.description,
     }))

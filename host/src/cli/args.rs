@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Operators and other items come from plugins: `infty plugins` lists them and
-`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]... [--resume] [--shard I/N] [--tile-size N]`.
+`infty help <item>` explains one. Any operator also runs alone: `infty <op> IN OUT [--param v]... [--resume] [--sync] [--shard I/N] [--tile-size N]`.
 
 Plugins are loaded from a 'plugins' folder next to the executable, then from each
 folder in INFTY_PLUGIN_PATH.
@@ -31,6 +31,10 @@ pub enum Command {
         /// Continue an interrupted run of the same job (tiled TIFF output).
         #[arg(long)]
         resume: bool,
+        /// Wait until the output is on the disk before it takes its name: it then survives a
+        /// power cut, at the cost of the time the disk takes to write it (cp and libvips do not wait).
+        #[arg(long)]
+        sync: bool,
         /// Compute only shard I of N of the output tiles, into OUT's `.shard-I-of-N` file;
         /// `infty merge OUT` assembles them.
         #[arg(long, value_name = "I/N")]
@@ -45,6 +49,10 @@ pub enum Command {
         output: std::path::PathBuf,
         /// The shard files; by default every `OUT-stem.shard-I-of-N.ext` beside OUT.
         shards: Vec<std::path::PathBuf>,
+        /// Wait until the output is on the disk before it takes its name: it then survives a
+        /// power cut, at the cost of the time the disk takes to write it (cp and libvips do not wait).
+        #[arg(long)]
+        sync: bool,
     },
     /// List the loaded plugins, what they provide, and files that failed to load.
     Plugins {

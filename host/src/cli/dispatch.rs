@@ -20,11 +20,11 @@ use crate::tiff::merge::merge;
 /// Runs `command` with the loaded plugins.
 pub fn run(command: Command, registry: &Registry) -> Result<()> {
     match command {
-        Command::Run { resume, shard, pipeline } => {
-            let options = RunOptions { resume, shard: shard.as_deref().map(Shard::parse).transpose()? };
+        Command::Run { resume, sync, shard, pipeline } => {
+            let options = RunOptions { resume, sync, shard: shard.as_deref().map(Shard::parse).transpose()? };
             run_pipeline(&split_steps(&pipeline)?, registry, options)
         }
-        Command::Merge { output, shards } => merge(&output, &shards),
+        Command::Merge { output, shards, sync } => merge(&output, &shards, sync),
         Command::Plugins { json: true } => {
             println!("{:#}", help::plugins_json(registry));
             Ok(())

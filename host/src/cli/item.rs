@@ -1,4 +1,4 @@
-//! An item run, `infty <op> IN OUT [--param v]... [--resume] [--shard I/N] [--tile-size N]`.
+//! An item run, `infty <op> IN OUT [--param v]... [--resume] [--sync] [--shard I/N] [--tile-size N]`.
 //! Clap parses it with a command built from the item's declaration (a switch is a flag,
 //! every other parameter takes a value) and the run's own flags; the result is the
 //! pipeline `read IN ! <op> [--param v]... ! write OUT [--tile-size N]`.
@@ -16,11 +16,12 @@ use crate::plugins::params::{missing_value, unknown_param};
 const INPUT: &str = "IN";
 const OUTPUT: &str = "OUT";
 const RESUME: &str = "resume";
+const SYNC: &str = "sync";
 const SHARD: &str = "shard";
 /// Passed on to the `write` step.
 const TILE_SIZE: &str = "tile-size";
 /// The run's own flags; an item parameter of the same name is shadowed by them.
-const RUN_FLAGS: [&str; 3] = [RESUME, SHARD, TILE_SIZE];
+const RUN_FLAGS: [&str; 4] = [RESUME, SYNC, SHARD, TILE_SIZE];
 
 /// An item run as a pipeline: its three steps and how it writes its output.
 #[derive(Debug)]
@@ -38,7 +39,7 @@ pub fn parse(name: &str, spec: &ItemSpec, words: &[String]) -> Result<ItemRun> {
     let shards: Vec<Shard> =
         given(&matches, SHARD).iter().map(|(_, text)| Shard::parse(text)).collect::<Result<_>>()?;
     let shard = shards.last().copied();
-    let options = RunOptions { resume: matches.get_flag(RESUME), shard };
+    let options = RunOptions { resume: matches.get_flag(RESUME), sync: matches.get_flag(SYNC), shard };
     let (Some(input), Some(output)) = (matches.get_one::<String>(INPUT), matches.get_one::<String>(OUTPUT))
     else {
         return Err(Error::usage(format!("{name}: give an input and an output path: infty {name} IN OUT")));
@@ -59,6 +60,7 @@ fn command(name: &str, spec: &ItemSpec) -> Command {
         Arg::new(INPUT).value_name(INPUT),
         Arg::new(OUTPUT).value_name(OUTPUT),
         Arg::new(RESUME).long(RESUME).action(ArgAction::SetTrue),
+        Arg::new(SYNC).long(SYNC).action(ArgAction::SetTrue),
         Arg::new(SHARD).long(SHARD).value_name("I/N").action(ArgAction::Append).allow_hyphen_values(true),
         Arg::new(TILE_SIZE)
             .long(TILE_SIZE)
@@ -177,8 +179,8 @@ mod tests {
             run.steps,
             [step("read", "in.png"), step("scale", "--factor 0.5"), step("write", "out.tif")]
         );
-        assert!(!run.options.resume && run.options.shard.is_none());
-        let text = "--tile-size 64 --resume in.tif --shard 1/3 out.tif --shard=2/3 --tile-size=32";
+        assert!(!run.options.resume && !run.options.sync && run.options.shard.is_none());
+        let text = "--tile-size 64 --resume --sync in.tif --shard 1/3 out.tif --shard=2/3 --tile-size=32";
         let run = parse("org.infty.basic/scale", &spec(), &words(text)).unwrap();
         let expected = [
             step("read", "in.tif"),
@@ -186,7 +188,7 @@ mod tests {
             step("write", "out.tif --tile-size 64 --tile-size 32"),
         ];
         assert_eq!(run.steps, expected);
-        assert!(run.options.resume);
+        assert!(run.options.resume && run.options.sync);
         assert_eq!(run.options.shard, Some(Shard { index: 2, count: 3 }));
     }
 

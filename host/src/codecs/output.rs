@@ -87,8 +87,14 @@ pub fn check_destination(path: &str) -> Result<Destination> {
     Ok(Destination::File(target))
 }
 
-/// Encodes `raster` and writes it to `destination`.
-pub fn write_output(raster: &Raster, encoding: &Encoding, destination: &Destination) -> Result<()> {
+/// Encodes `raster` and writes it to `destination`; a file is synced to the disk before
+/// it takes its name if `sync`.
+pub fn write_output(
+    raster: &Raster,
+    encoding: &Encoding,
+    destination: &Destination,
+    sync: bool,
+) -> Result<()> {
     let path = match destination {
         Destination::File(path) => path,
         Destination::Stdout | Destination::Stream(_) => {
@@ -111,7 +117,9 @@ pub fn write_output(raster: &Raster, encoding: &Encoding, destination: &Destinat
         encode(raster, encoding, &mut out)?;
         out.flush().map_err(failed)?;
     }
-    temp.as_file().sync_all().map_err(failed)?;
+    if sync {
+        temp.as_file().sync_all().map_err(failed)?;
+    }
     temp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }

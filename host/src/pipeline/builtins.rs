@@ -7,6 +7,7 @@ use crate::engine::grid::TILE;
 use crate::error::{Error, Result};
 use crate::format::{Depth, Encoding, Format, TiffCompression};
 use crate::plugins::params::StepArgs;
+use crate::tiff::predictor::Predictor;
 
 /// The declaration of `read`.
 pub fn read_spec() -> ItemSpec {
@@ -51,6 +52,15 @@ pub fn write_spec() -> ItemSpec {
                      lzw and packbits are written in strips from memory.",
                 ),
         )
+        .param(
+            ParamSpec::choice("predictor", "TIFF predictor", &["auto", "none", "horizontal", "float"])
+                .default_text("auto")
+                .with_help(
+                    "Makes deflate, zstd and lzw files smaller (TIFF Predictor 2 and 3, as libvips and GDAL write). \
+                     auto: horizontal differencing for u8/u16, the floating-point predictor for f32 (tiled files), \
+                     none without compression.",
+                ),
+        )
         .param(ParamSpec::int("quality", "JPEG quality").default_int(92).at_least(1.0).at_most(100.0))
         .param(
             ParamSpec::int("tile-size", "edge of the tiles computed and stored, a multiple of 16")
@@ -81,6 +91,8 @@ pub struct WriteStep {
     pub format: Format,
     pub depth: Option<Depth>,
     pub compression: TiffCompression,
+    /// None: chosen for the depth and compression (`--predictor auto`).
+    pub predictor: Option<Predictor>,
     pub quality: u8,
     pub tile: u32,
     /// Also write reduced-resolution levels.
@@ -88,14 +100,21 @@ pub struct WriteStep {
 }
 
 impl WriteStep {
-    /// The encoding for an image whose source had `source_depth`.
-    pub fn encoding(&self, source_depth: Depth) -> Encoding {
-        Encoding {
+    /// The encoding for an image whose source had `source_depth`, written in tiles by
+    /// infty if `tiled` (else in strips, or not TIFF).
+    pub fn encoding(&self, source_depth: Depth, tiled: bool) -> Result<Encoding> {
+        let depth = self.depth.unwrap_or_else(|| self.format.default_depth(source_depth));
+        let predictor = match self.format {
+            Format::Tiff => Predictor::choose(self.predictor, depth, self.compression, tiled)?,
+            _ => Predictor::None,
+        };
+        Ok(Encoding {
             format: self.format,
-            depth: self.depth.unwrap_or_else(|| self.format.default_depth(source_depth)),
+            depth,
             compression: self.compression,
+            predictor,
             quality: self.quality,
-        }
+        })
     }
 }
 
@@ -151,6 +170,12 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         "zstd" => TiffCompression::Zstd,
         _ => TiffCompression::Deflate,
     };
+    let predictor = match text("predictor") {
+        "none" => Some(Predictor::None),
+        "horizontal" => Some(Predictor::Horizontal),
+        "float" => Some(Predictor::Float),
+        _ => None,
+    };
     let quality = params.int("quality").expect("resolved") as u8;
     let tile = params.int("tile-size").expect("resolved") as u32;
     if !tile.is_multiple_of(16) {
@@ -163,6 +188,7 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         format,
         depth: Depth::from_name(text("depth")),
         compression,
+        predictor,
         quality,
         tile,
         pyramid,

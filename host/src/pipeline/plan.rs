@@ -29,10 +29,12 @@ pub struct Pipeline {
     pub text: String,
 }
 
-/// How a run writes its output: resumable, and which shard.
+/// How a run writes its output: resumable, synced to the disk, and which shard.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {
     pub resume: bool,
+    /// Wait for the disk before the output takes its name (`--sync`).
+    pub sync: bool,
     pub shard: Option<Shard>,
 }
 
@@ -74,17 +76,20 @@ impl Pipeline {
             rasters.push(info);
         }
         let info = *rasters.last().expect("one");
-        let encoding = self.write.encoding(source.depth());
+        let tiles = match &self.destination {
+            Destination::File(output) => tiled(&self.write).map(|compression| (compression, output)),
+            _ => None,
+        };
+        let encoding = self.write.encoding(source.depth(), tiles.is_some())?;
         encoding.format.check(info.channels, encoding.depth).map_err(|e| in_write(&self.write, e))?;
         let job = Job::new(source.as_ref(), &self.stages, rasters, encoding.depth);
-        if let (Some(compression), Destination::File(output)) =
-            (tiled(&self.write, encoding.compression), &self.destination)
-        {
-            let layout = Layout::new(info, encoding.depth, compression, self.write.tile)?;
+        if let Some((compression, output)) = tiles {
+            let layout = Layout::new(info, encoding.depth, compression, encoding.predictor, self.write.tile)?;
             let output = options.shard.map_or(output.clone(), |s| s.path(output));
             let job_line = self.job_line(&layout, options.shard);
             let plan = TiffPlan {
                 resume: options.resume,
+                sync: options.sync,
                 shard: options.shard,
                 description: self.provenance(options.shard, &job_line),
                 job: job_line,
@@ -100,7 +105,7 @@ impl Pipeline {
         }
         check_size(&self.write.path, &info)?;
         let raster = job.run_to_memory(self.write.tile)?;
-        write_output(&raster, &encoding, &self.destination)
+        write_output(&raster, &encoding, &self.destination, options.sync)
     }
 
     /// What identifies this run for the resume journal.
@@ -143,11 +148,11 @@ impl Pipeline {
 }
 
 /// The tile compression when `write` goes to a tiled TIFF (if its destination is a file).
-fn tiled(write: &WriteStep, compression: TiffCompression) -> Option<TileCompression> {
+fn tiled(write: &WriteStep) -> Option<TileCompression> {
     if write.format != Format::Tiff {
         return None;
     }
-    match compression {
+    match write.compression {
         TiffCompression::None => Some(TileCompression::None),
         TiffCompression::Deflate => Some(TileCompression::Deflate),
         TiffCompression::Zstd => Some(TileCompression::Zstd),

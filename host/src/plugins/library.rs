@@ -1,6 +1,7 @@
 //! Plugin libraries: where they are looked for, and opening one. Plugins are looked
-//! for in a `plugins` folder next to the executable, then in each folder of
-//! `INFTY_PLUGIN_PATH`, never in the current directory. A library is refused with a
+//! for in a `plugins` folder next to the executable (a build), then in
+//! `../lib/infty/plugins` from it (an installed copy, `scripts/install`), then in each
+//! folder of `INFTY_PLUGIN_PATH`, never in the current directory. A library is refused with a
 //! one-line reason when it is no infty plugin or was built for another plugin ABI.
 
 use std::path::{Path, PathBuf};
@@ -83,14 +84,15 @@ pub struct LoadFailure {
 
 /// The folders searched for plugins, in order.
 pub fn plugin_dirs() -> Vec<PathBuf> {
-    let beside_exe = std::env::current_exe()
+    let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.canonicalize().ok())
-        .and_then(|exe| exe.parent().map(|dir| dir.join("plugins")));
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let beside_exe = exe_dir.iter().flat_map(|dir| [dir.join("plugins"), dir.join("../lib/infty/plugins")]);
     let from_env: Vec<PathBuf> = std::env::var_os("INFTY_PLUGIN_PATH")
         .map(|paths| std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()).collect())
         .unwrap_or_default();
-    beside_exe.into_iter().chain(from_env).collect()
+    beside_exe.chain(from_env).collect()
 }
 
 /// Library files in `dir`, sorted by name; a missing folder has none.

@@ -13,6 +13,7 @@ use infty_sdk::RasterInfo;
 
 use crate::format::{brief, Depth, Encoding, Format, Header, TiffCompression};
 use crate::raster::{snorm16, snorm8, Raster, Sample};
+use crate::tiff::predictor::Predictor;
 
 /// Decoding stops past this many bytes of decoded samples, unless `unlimited`.
 const MAX_DECODED_BYTES: usize = 2 << 30;
@@ -145,25 +146,29 @@ pub fn ycbcr_to_rgb(samples: &mut [u8]) {
     }
 }
 
-/// Gray + alpha colour types, which the `tiff` crate does not provide.
+/// Gray + alpha colour types, which the `tiff` crate does not provide; horizontal
+/// differencing (Predictor 2) as the crate's own integer types do it.
 macro_rules! gray_alpha {
-    ($name:ident, $inner:ty, $bits:expr, $format:expr) => {
+    ($name:ident, $inner:ty, $bits:expr, $format:expr, $difference:expr) => {
         struct $name;
         impl ColorType for $name {
             type Inner = $inner;
             const TIFF_VALUE: PhotometricInterpretation = PhotometricInterpretation::BlackIsZero;
             const BITS_PER_SAMPLE: &'static [u16] = &[$bits, $bits];
             const SAMPLE_FORMAT: &'static [SampleFormat] = &[$format, $format];
-            // Only called with a predictor, which we never set.
             fn horizontal_predict(row: &[$inner], result: &mut Vec<$inner>) {
-                result.extend_from_slice(row);
+                let difference: fn($inner, $inner) -> $inner = $difference;
+                result.extend(
+                    row.iter().enumerate().map(|(i, &v)| if i < 2 { v } else { difference(v, row[i - 2]) }),
+                );
             }
         }
     };
 }
-gray_alpha!(GrayAlpha8, u8, 8, SampleFormat::Uint);
-gray_alpha!(GrayAlpha16, u16, 16, SampleFormat::Uint);
-gray_alpha!(GrayAlpha32Float, f32, 32, SampleFormat::IEEEFP);
+gray_alpha!(GrayAlpha8, u8, 8, SampleFormat::Uint, u8::wrapping_sub);
+gray_alpha!(GrayAlpha16, u16, 16, SampleFormat::Uint, u16::wrapping_sub);
+// The crate refuses horizontal differencing of floats before it would call this.
+gray_alpha!(GrayAlpha32Float, f32, 32, SampleFormat::IEEEFP, |v, _| v);
 
 fn write<C, W>(encoder: &mut TiffEncoder<W>, raster: &Raster) -> ::tiff::TiffResult<()>
 where
@@ -192,7 +197,17 @@ pub fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W
             return Err("zstd is written to tiled TIFF files only, not to a stream".into())
         }
     };
-    let mut encoder = TiffEncoder::new(out).map_err(|e| e.to_string())?.with_compression(compression);
+    let predictor = match encoding.predictor {
+        Predictor::None => ::tiff::tags::Predictor::None,
+        Predictor::Horizontal => ::tiff::tags::Predictor::Horizontal,
+        Predictor::Float => {
+            return Err("the floating-point predictor is written to tiled TIFF files only".into())
+        }
+    };
+    let mut encoder = TiffEncoder::new(out)
+        .map_err(|e| e.to_string())?
+        .with_compression(compression)
+        .with_predictor(predictor);
     let enc = &mut encoder;
     match (encoding.depth, raster.info.channels) {
         (Depth::U8, 1) => write::<colortype::Gray8, _>(enc, raster),

@@ -10,6 +10,7 @@ use crate::engine::planes::Planes;
 use crate::error::Result;
 use crate::format::Depth;
 use crate::raster::Sample;
+use crate::tiff::predictor::Predictor;
 
 /// Compression of tiled TIFF output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub struct Layout {
     pub channels: u32,
     pub depth: Depth,
     pub compression: TileCompression,
+    /// Applied to each row of a tile before it is compressed.
+    pub predictor: Predictor,
     pub tile: u32,
     /// BigTIFF (64-bit offsets); chosen when a classic TIFF could pass 4 GiB.
     pub big: bool,
@@ -76,13 +79,20 @@ impl Layout {
     /// The layout of `info` in tiles of `tile` px; refused when the tiles cannot be
     /// counted in 32 bits, or their tables would not fit in the memory available.
     /// BigTIFF is chosen from the real tile count.
-    pub fn new(info: RasterInfo, depth: Depth, compression: TileCompression, tile: u32) -> Result<Layout> {
+    pub fn new(
+        info: RasterInfo,
+        depth: Depth,
+        compression: TileCompression,
+        predictor: Predictor,
+        tile: u32,
+    ) -> Result<Layout> {
         let mut layout = Layout {
             width: info.width,
             height: info.height,
             channels: info.channels,
             depth,
             compression,
+            predictor,
             tile,
             big: false,
         };
@@ -113,15 +123,21 @@ impl Layout {
     }
 
     /// The stored bytes of one tile: `planes` (the samples of `window`, channel-major)
-    /// at the file's depth, interleaved, padded to a full tile, compressed.
+    /// at the file's depth, interleaved, padded to a full tile, predicted, compressed.
     pub fn encode_tile(&self, window: Window, planes: &Planes) -> std::io::Result<Vec<u8>> {
-        let raw = match planes {
+        let mut raw = match planes {
             Planes::U8(p) if self.depth == Depth::U8 => self.interleave(window, p, |v| [v]),
             Planes::U16(p) if self.depth == Depth::U16 => self.interleave(window, p, u16::to_le_bytes),
             Planes::U8(p) => self.converted(window, p),
             Planes::U16(p) => self.converted(window, p),
             Planes::F32(p) => self.converted(window, p),
         };
+        if self.predictor != Predictor::None {
+            let row_bytes = (self.tile * self.channels) as usize * self.depth.bytes();
+            for row in raw.chunks_exact_mut(row_bytes) {
+                self.predictor.apply(row, self.channels as usize, self.depth);
+            }
+        }
         match self.compression {
             TileCompression::None => Ok(raw),
             TileCompression::Deflate => {
@@ -222,13 +238,25 @@ mod tests {
 
     #[test]
     fn tiles_cover_the_image_and_clip_at_the_edges() {
-        let layout =
-            Layout::new(RasterInfo::new(600, 300, 3), Depth::U8, TileCompression::None, TILE).unwrap();
+        let layout = Layout::new(
+            RasterInfo::new(600, 300, 3),
+            Depth::U8,
+            TileCompression::None,
+            Predictor::None,
+            TILE,
+        )
+        .unwrap();
         assert_eq!((layout.tiles_across(), layout.tile_count()), (3, 6));
         assert_eq!(layout.tile_window(5), Window::new(512, 256, 88, 44));
         assert!(!layout.big);
-        let huge = Layout::new(RasterInfo::new(40_000, 40_000, 3), Depth::U8, TileCompression::Deflate, TILE)
-            .unwrap();
+        let huge = Layout::new(
+            RasterInfo::new(40_000, 40_000, 3),
+            Depth::U8,
+            TileCompression::Deflate,
+            Predictor::None,
+            TILE,
+        )
+        .unwrap();
         assert!(huge.big, "4.8 GB of samples needs BigTIFF");
     }
 
@@ -251,7 +279,8 @@ mod tests {
     fn a_tile_is_interleaved_converted_and_padded() {
         let layout = Layout {
             tile: 16,
-            ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None, TILE).unwrap()
+            ..Layout::new(RasterInfo::new(2, 1, 2), Depth::U8, TileCompression::None, Predictor::None, TILE)
+                .unwrap()
         };
         let bytes =
             layout.encode_tile(Window::new(0, 0, 2, 1), &Planes::F32(vec![0.0, 1.0, 0.5, 2.0])).unwrap();

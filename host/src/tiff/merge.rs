@@ -12,6 +12,7 @@ use ::tiff::tags::Tag;
 use super::codec::header_of;
 use super::journal::Paths;
 use super::layout::{Layout, TileCompression};
+use super::predictor::Predictor;
 use super::writer::{TiledWriter, TILE_CHECKSUMS};
 use crate::codecs::output::{check_destination, Destination};
 use crate::engine::shard::stem_and_extension;
@@ -29,8 +30,9 @@ struct ShardFile {
     description: serde_json::Value,
 }
 
-/// Merges `shards` (all `<stem>.shard-*-of-N<ext>` beside `output` when empty) into `output`.
-pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
+/// Merges `shards` (all `<stem>.shard-*-of-N<ext>` beside `output` when empty) into
+/// `output`, synced to the disk before it takes its name if `sync`.
+pub fn merge(output: &Path, shards: &[PathBuf], sync: bool) -> Result<()> {
     let output = match check_destination(&output.to_string_lossy())? {
         Destination::File(path) => path,
         _ => {
@@ -44,7 +46,7 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<()> {
     let description = same_job(&files)?;
     let paths = Paths::for_output(output);
     let _pending = crate::interrupt::pending_output(&paths.part);
-    match assemble(&files, &description, &paths.part, output) {
+    match assemble(&files, &description, &paths.part, output, sync) {
         Ok(()) => std::fs::rename(&paths.part, output)
             .map_err(|e| Error::failed(format!("cannot write '{}': {e}", output.display()))),
         Err(error) => {
@@ -83,10 +85,16 @@ fn same_job(files: &[ShardFile]) -> Result<serde_json::Value> {
 
 /// Copies every tile from the shard that has it into a new file at `part` (to become
 /// `output`), then builds the pyramid if the job asked for one.
-fn assemble(files: &[ShardFile], description: &serde_json::Value, part: &Path, output: &Path) -> Result<()> {
+fn assemble(
+    files: &[ShardFile],
+    description: &serde_json::Value,
+    part: &Path,
+    output: &Path,
+    sync: bool,
+) -> Result<()> {
     let layout = files[0].layout;
     let failed = |e: std::io::Error| Error::failed(format!("cannot write '{}': {e}", output.display()));
-    let mut writer = TiledWriter::create(part, layout).map_err(failed)?;
+    let mut writer = TiledWriter::create(part, layout, sync).map_err(failed)?;
     for index in 0..layout.tile_count() {
         let Some(shard) = files.iter().find(|s| s.counts[index as usize] > 0) else {
             let w = layout.tile_window(index);
@@ -178,14 +186,18 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
             .with_help("run that shard again with this infty")
     })?;
     let description = decoder.get_tag_ascii_string(Tag::ImageDescription).unwrap_or_default();
+    let predictor = decoder.find_tag_unsigned::<u16>(Tag::Predictor).ok().flatten().unwrap_or(1);
     let description: serde_json::Value = serde_json::from_str(&description).unwrap_or_default();
     let compression =
         TileCompression::from_tag(compression).ok_or_else(|| bad("unknown compression".into()))?;
+    let predictor =
+        Predictor::from_tag(predictor).ok_or_else(|| bad(format!("unknown predictor {predictor}")))?;
     let tile = u32::try_from(tile).unwrap_or(0);
     if tile == 0 || tile % 16 != 0 {
         return Err(bad(format!("tile size {tile} is not a multiple of 16")));
     }
-    let layout = Layout::new(header.info, header.depth, compression, tile).map_err(|e| bad(e.to_string()))?;
+    let layout = Layout::new(header.info, header.depth, compression, predictor, tile)
+        .map_err(|e| bad(e.to_string()))?;
     let tiles = layout.tile_count() as usize;
     if description.get("shard").is_none() || offsets.len() != tiles || checksums.len() != tiles {
         return Err(bad("not a shard written by `infty run --shard`".into()));

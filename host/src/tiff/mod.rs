@@ -7,6 +7,7 @@ pub mod journal;
 pub mod layout;
 mod limits;
 pub mod merge;
+pub mod predictor;
 mod pyramid;
 mod regions;
 pub mod sink;

@@ -104,6 +104,10 @@ fn read_tile(writer: &TiledWriter, level: &Level, index: u32) -> io::Result<Vec<
         }
         TileCompression::Zstd => zstd::bulk::decompress(&stored, tile * tile * c * bps)?,
     };
+    let mut raw = raw;
+    for row in raw.chunks_exact_mut(tile * c * bps) {
+        l.predictor.undo(row, c, l.depth);
+    }
     let value = |i: usize| -> f32 {
         let b = &raw[i * bps..(i + 1) * bps];
         match l.depth {

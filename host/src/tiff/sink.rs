@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use ::tiff::tags::Tag;
+use rayon::prelude::*;
 
 use super::journal::{self, Entry, Journal, Paths};
 use super::layout::Layout;
@@ -29,6 +30,8 @@ pub struct TiffPlan {
     pub description: String,
     /// Also write reduced-resolution levels (`write --pyramid`).
     pub pyramid: bool,
+    /// Wait for the disk before the output takes its name (`--sync`).
+    pub sync: bool,
 }
 
 /// Writes the output of `job` (or the shard of it `plan` names) as a tiled TIFF at
@@ -70,8 +73,10 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
     };
     let result = match stored {
         // Nothing changes a pixel and the input stores tiles as the output would:
-        // copy them as they are, without decoding, in runs stored back to back.
-        Some(tiff) => stored_runs(tiff, &todo).try_for_each(|run| {
+        // copy them as they are, without decoding, in runs stored back to back. Runs
+        // are copied on every worker thread: one copy at a time waits for the disk's
+        // read and its write in turn.
+        Some(tiff) => stored_runs(tiff, &todo).collect::<Vec<_>>().into_par_iter().try_for_each(|run| {
             let (from, _) = tiff.stored_at(run[0]);
             let tiles: Vec<_> = run
                 .iter()
@@ -126,7 +131,7 @@ fn stored_runs<'t>(tiff: &'t TiffSource, tiles: &'t [u32]) -> impl Iterator<Item
     let mut run_bytes = tiles.first().map_or(0, |&t| tiff.stored_at(t).1);
     tiles.chunk_by(move |&a, &b| {
         let ((at, len), (next, next_len)) = (tiff.stored_at(a), tiff.stored_at(b));
-        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 64 << 20;
+        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 8 << 20;
         run_bytes = if joins { run_bytes + next_len } else { next_len };
         joins
     })
@@ -158,7 +163,7 @@ fn open_output(
             )));
         }
         let intact = intact(entries, &paths.part, stored).map_err(failed)?;
-        let writer = TiledWriter::resume(&paths.part, layout, &intact).map_err(failed)?;
+        let writer = TiledWriter::resume(&paths.part, layout, &intact, plan.sync).map_err(failed)?;
         return Ok(Some((writer, intact.iter().map(|e| e.index).collect())));
     }
     if unfinished {
@@ -174,7 +179,8 @@ fn open_output(
     if plan.resume {
         eprintln!("infty: nothing to resume for '{}'; starting from the beginning", output.display());
     }
-    let started = TiledWriter::create(&paths.part, layout).and_then(|w| journal.start(&plan.job).map(|()| w));
+    let started = TiledWriter::create(&paths.part, layout, plan.sync)
+        .and_then(|w| journal.start(&plan.job).map(|()| w));
     started.map(|writer| Some((writer, Vec::new()))).map_err(|e| {
         paths.remove();
         failed(e)

@@ -15,6 +15,7 @@ use std::path::Path;
 use super::codec::sample_format_of;
 use super::journal::Entry;
 use super::layout::Layout;
+use super::predictor::Predictor;
 
 /// A reduced-resolution level whose tiles are already in the file.
 pub struct Level {
@@ -32,6 +33,8 @@ pub struct TiledWriter {
     /// The CRC-32 of each tile's bytes, where known.
     checksums: Vec<Option<u32>>,
     end: u64,
+    /// Make the file durable (`--sync`): start writeback as it goes, sync at the end.
+    sync: bool,
     /// Where the writeback started by [`TiledWriter::place`] has reached.
     flushed: u64,
 }
@@ -40,28 +43,29 @@ pub struct TiledWriter {
 const WRITEBACK_STEP: u64 = 32 << 20;
 
 impl TiledWriter {
-    /// Creates (or truncates) `path` and writes the header.
-    pub fn create(path: &Path, layout: Layout) -> io::Result<TiledWriter> {
+    /// Creates (or truncates) `path` and writes the header; with `sync` the file is
+    /// durable on the disk when [`TiledWriter::finish`] returns.
+    pub fn create(path: &Path, layout: Layout, sync: bool) -> io::Result<TiledWriter> {
         // Readable too: the pyramid reads tiles back.
         let file = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
-        let mut writer = TiledWriter::new(file, layout);
+        let mut writer = TiledWriter::new(file, layout, sync);
         let header = writer.header(0);
         writer.file.write_all_at(&header, 0)?;
         writer.end = header.len() as u64;
         Ok(writer)
     }
 
-    fn new(file: File, layout: Layout) -> TiledWriter {
+    fn new(file: File, layout: Layout, sync: bool) -> TiledWriter {
         let n = layout.tile_count() as usize;
         let (offsets, counts, checksums) = (vec![0; n], vec![0; n], vec![None; n]);
-        TiledWriter { file, layout, offsets, counts, checksums, end: 0, flushed: 0 }
+        TiledWriter { file, layout, offsets, counts, checksums, end: 0, sync, flushed: 0 }
     }
 
     /// Reopens a partly written `path` whose tiles `done` are complete; anything after
     /// the last of them is cut off.
-    pub fn resume(path: &Path, layout: Layout, done: &[Entry]) -> io::Result<TiledWriter> {
+    pub fn resume(path: &Path, layout: Layout, done: &[Entry], sync: bool) -> io::Result<TiledWriter> {
         let file = File::options().read(true).write(true).open(path)?;
-        let mut writer = TiledWriter::new(file, layout);
+        let mut writer = TiledWriter::new(file, layout, sync);
         writer.end = writer.header(0).len() as u64;
         for &tile in done {
             writer.set(tile);
@@ -92,13 +96,14 @@ impl TiledWriter {
         offset
     }
 
-    /// Records where `tile`'s bytes are. Every 32 MiB it starts the disk writing what
-    /// is written so far, without waiting: dirty pages do not pile up, and the sync at
-    /// the end has little left to wait for.
+    /// Records where `tile`'s bytes are. A synced file has the disk start writing what
+    /// is written so far every 32 MiB, without waiting, so the sync at the end has little
+    /// left to wait for. Otherwise the kernel writes back when it likes: starting it early
+    /// makes the disk write while the input is read from it, which slows both.
     pub fn place(&mut self, tile: Entry) {
         self.set(tile);
         let reached = tile.offset + tile.count;
-        if reached >= self.flushed + WRITEBACK_STEP {
+        if self.sync && reached >= self.flushed + WRITEBACK_STEP {
             let (from, len) = (self.flushed as libc::off64_t, (reached - self.flushed) as libc::off64_t);
             // SAFETY: the descriptor belongs to an open file. Only a hint: errors
             // surface at the final sync.
@@ -131,7 +136,7 @@ impl TiledWriter {
 
     /// Writes the directories, the image's with `description` (provenance) and, for a
     /// shard, its tiles' `checksums`, pointing to one per reduced-resolution level
-    /// (SubIFDs), and syncs the file.
+    /// (SubIFDs), and syncs the file if asked to.
     pub fn finish(
         mut self,
         description: &str,
@@ -146,7 +151,10 @@ impl TiledWriter {
             (self.layout, std::mem::take(&mut self.offsets), std::mem::take(&mut self.counts));
         let main = self.append_ifd(&layout, &offsets, &counts, Some(description), &sub_ifds, checksums)?;
         self.file.write_all_at(&self.header(main), 0)?;
-        self.file.sync_all()
+        if self.sync {
+            self.file.sync_all()?;
+        }
+        Ok(())
     }
 
     /// Appends one IFD (word-aligned) describing a tiled image; returns its offset.
@@ -182,6 +190,11 @@ impl TiledWriter {
             IfdEntry::shorts(277, &[spp]),
             IfdEntry::shorts(284, &[1]),
             IfdEntry::ascii(305, concat!("infty ", env!("CARGO_PKG_VERSION"))),
+        ]);
+        if l.predictor != Predictor::None {
+            entries.push(IfdEntry::shorts(317, &[l.predictor.tag()]));
+        }
+        entries.extend([
             IfdEntry::longs(322, &[l.tile]),
             IfdEntry::longs(323, &[l.tile]),
             IfdEntry::offsets(324, offsets_type, offsets),
@@ -268,6 +281,7 @@ impl IfdEntry {
 /// The IFD at `offset`: entries (sorted by tag), a zero next-IFD pointer, then the
 /// values too long to sit inside their entry.
 fn ifd_bytes(entries: &[IfdEntry], offset: u64, big: bool) -> Vec<u8> {
+    debug_assert!(entries.windows(2).all(|e| e[0].tag < e[1].tag), "TIFF wants tags in ascending order");
     let (count_size, entry_size, inline) = if big { (8, 20, 8) } else { (2, 12, 4) };
     let mut out = Vec::new();
     let mut extra = Vec::new();
