@@ -1,4 +1,5 @@
-//! What image files are: the formats infty reads and writes (PNG, JPEG, TIFF), how
+//! What image files are: the formats infty reads and writes (PNG, JPEG, TIFF; DeepZoom
+//! written only), how
 //! they store samples (u8, u16, f32), what a header tells before decoding, and how an
 //! output is to be encoded. The vocabulary the codecs, the TIFF side and the planner share.
 
@@ -17,6 +18,8 @@ pub enum Format {
     Png,
     Jpeg,
     Tiff,
+    /// A DeepZoom pyramid (`.dzi` and a folder of tiles), written only.
+    Dzi,
 }
 
 pub use infty_sdk::Depth;
@@ -28,6 +31,7 @@ impl Format {
             "png" => Some(Format::Png),
             "jpeg" | "jpg" => Some(Format::Jpeg),
             "tiff" | "tif" => Some(Format::Tiff),
+            "dzi" => Some(Format::Dzi),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl Format {
             Format::Png => "PNG",
             Format::Jpeg => "JPEG",
             Format::Tiff => "TIFF",
+            Format::Dzi => "DeepZoom",
         }
     }
 
@@ -59,7 +64,7 @@ impl Format {
     pub fn depths(self) -> &'static [Depth] {
         match self {
             Format::Png => &[Depth::U8, Depth::U16],
-            Format::Jpeg => &[Depth::U8],
+            Format::Jpeg | Format::Dzi => &[Depth::U8],
             Format::Tiff => &[Depth::U8, Depth::U16, Depth::F32],
         }
     }
@@ -79,7 +84,7 @@ impl Format {
     pub fn check(self, channels: u32, depth: Depth) -> Result<()> {
         let channels_ok = match self {
             Format::Jpeg => channels == 1 || channels == 3,
-            Format::Png | Format::Tiff => (1..=4).contains(&channels),
+            Format::Png | Format::Tiff | Format::Dzi => (1..=4).contains(&channels),
         };
         if !channels_ok {
             let can = if self == Format::Jpeg { "1 (gray) or 3 (RGB)" } else { "1 to 4" };

@@ -49,6 +49,10 @@ fn handle(signal: i32) {
         _ => "interrupted",
     };
     match PENDING.lock().ok().and_then(|mut p| p.take()) {
+        Some(Pending::Remove(path)) if path.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+            eprintln!("infty: {stopped}");
+        }
         Some(Pending::Remove(path)) => {
             let _ = std::fs::remove_file(path);
             eprintln!("infty: {stopped}");

@@ -54,6 +54,20 @@ pub enum Command {
         #[arg(long)]
         sync: bool,
     },
+    /// Write an HTML page showing one image, or two side by side with zoom and pan locked
+    /// together (OpenSeadragon, bundled: no network needed). Images other than .dzi are
+    /// first written as DeepZoom beside the page.
+    #[command(
+        after_help = "Example:\n  infty upscale in.png big.tif --scale 4 && infty view in.png big.tif && xdg-open view.html"
+    )]
+    View {
+        /// One or two images (.dzi, or any image infty reads).
+        #[arg(required = true, num_args = 1..=2)]
+        images: Vec<std::path::PathBuf>,
+        /// The page to write; its DeepZoom tiles and script go to NAME_files/ beside it.
+        #[arg(long, short, default_value = "view.html")]
+        output: std::path::PathBuf,
+    },
     /// List the loaded plugins, what they provide, and files that failed to load.
     Plugins {
         /// Print JSON instead of text.

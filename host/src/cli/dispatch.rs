@@ -5,7 +5,7 @@ use clap::CommandFactory;
 use infty_sdk::ItemKind;
 
 use super::args::{Cli, Command};
-use super::item;
+use super::{item, view};
 use crate::engine::shard::Shard;
 use crate::error::{Error, Result};
 use crate::pipeline::builtins;
@@ -25,6 +25,7 @@ pub fn run(command: Command, registry: &Registry) -> Result<()> {
             run_pipeline(&split_steps(&pipeline)?, registry, options)
         }
         Command::Merge { output, shards, sync } => merge(&output, &shards, sync),
+        Command::View { images, output } => view::view(&images, &output, registry),
         Command::Plugins { json: true } => {
             println!("{:#}", help::plugins_json(registry));
             Ok(())
@@ -70,7 +71,7 @@ fn run_item(words: &[String], registry: &Registry) -> Result<()> {
 
 fn print_help(name: &str, registry: &Registry) -> Result<()> {
     let text = match name {
-        "run" | "plugins" | "help" | "merge" => return print_command_help(Some(name)),
+        "run" | "plugins" | "help" | "merge" | "view" => return print_command_help(Some(name)),
         "read" => help::item_help(&builtins::read_spec(), Origin::BuiltIn),
         "write" => help::item_help(&builtins::write_spec(), Origin::BuiltIn),
         _ => match registry.find_item(name) {

@@ -4,3 +4,4 @@
 pub mod args;
 pub mod dispatch;
 mod item;
+mod view;

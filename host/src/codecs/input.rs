@@ -64,6 +64,7 @@ impl Input {
         let header = match format {
             Format::Tiff => tiff_codec::header(&mut source),
             Format::Png | Format::Jpeg => png_jpeg::header(&mut source, format),
+            Format::Dzi => Err("DeepZoom is written, not read".to_string()),
         }
         .map_err(|e| corrupt(&name, format, e))?;
         Ok(Input { name, source, header, unlimited })
@@ -79,6 +80,7 @@ impl Input {
         match format {
             Format::Tiff => tiff_codec::decode(&mut self.source, &self.header, self.unlimited),
             Format::Png | Format::Jpeg => png_jpeg::decode(&mut self.source, &self.header, self.unlimited),
+            Format::Dzi => Err("DeepZoom is written, not read".to_string()),
         }
         .map_err(|e| corrupt(&self.name, format, e))
     }

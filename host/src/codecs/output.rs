@@ -146,6 +146,7 @@ fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W) ->
     match encoding.format {
         Format::Tiff => tiff_codec::encode(raster, encoding, out),
         Format::Png | Format::Jpeg => png_jpeg::encode(raster, encoding, out),
+        Format::Dzi => Err("DeepZoom is a folder of tiles, written to a .dzi path".to_string()),
     }
     .map_err(|e| Error::failed(format!("cannot encode {}: {e}", encoding.format.name())))
 }

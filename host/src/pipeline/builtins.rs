@@ -35,9 +35,13 @@ pub fn write_spec() -> ItemSpec {
         )
         .param(ParamSpec::path("path", "file to write, or - for standard output"))
         .param(
-            ParamSpec::choice("format", "file format", &["auto", "png", "jpeg", "tiff"])
+            ParamSpec::choice("format", "file format", &["auto", "png", "jpeg", "tiff", "dzi"])
                 .default_text("auto")
-                .with_help("auto: from the file extension (.png, .jpg/.jpeg, .tif/.tiff)"),
+                .with_help(
+                    "auto: from the file extension (.png, .jpg/.jpeg, .tif/.tiff, .dzi). dzi: a DeepZoom pyramid \
+                     (OUT.dzi and the tiles in OUT_files/, as libvips' dzsave writes it) for viewers; \
+                     see `infty view`.",
+                ),
         )
         .param(
             ParamSpec::choice("depth", "sample type", &["auto", "u8", "u16", "f32"])

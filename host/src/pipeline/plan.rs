@@ -6,6 +6,7 @@ use infty_sdk::{ItemKind, RasterInfo};
 
 use super::builtins::{self, ReadStep, WriteStep};
 use super::parse::RawStep;
+use crate::codecs::dzi;
 use crate::codecs::input::open_source;
 use crate::codecs::output::{check_destination, write_output, Destination};
 use crate::engine::job::{plugin_error, Job, Stage};
@@ -96,6 +97,16 @@ impl Pipeline {
                 pyramid: self.write.pyramid,
             };
             return run_to_tiff(&job, layout, &output, &plan);
+        }
+        if encoding.format == Format::Dzi {
+            let Destination::File(path) = &self.destination else {
+                return Err(Error::usage("write: DeepZoom is a folder of tiles; give a .dzi file path"));
+            };
+            if options.resume || options.shard.is_some() {
+                return Err(Error::usage("--resume and --shard need a tiled TIFF output, not DeepZoom")
+                    .with_help("write a .tif, then `infty run read OUT.tif ! write OUT.dzi`"));
+            }
+            return dzi::write(&job, info, path, encoding.quality, self.write.tile);
         }
         if options.resume || options.shard.is_some() || self.write.pyramid {
             return Err(Error::usage(

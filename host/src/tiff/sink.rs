@@ -13,7 +13,7 @@ use super::journal::{self, Entry, Journal, Paths};
 use super::layout::Layout;
 use super::pyramid;
 use super::source::TiffSource;
-use super::writer::TiledWriter;
+use super::writer::{start_writeback, TiledWriter};
 use crate::engine::job::Job;
 use crate::engine::progress;
 use crate::engine::shard::Shard;
@@ -65,9 +65,13 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
         let offset = sink.lock().expect("writer lock").0.reserve(len as usize);
         write(offset).map_err(|e| failed("write", e))?;
         let placed: Vec<Entry> = tiles.iter().map(|&t| Entry { offset: offset + t.offset, ..t }).collect();
-        let mut sink = sink.lock().expect("writer lock");
-        placed.iter().for_each(|&t| sink.0.place(t));
-        sink.1.record(&placed).map_err(|e| failed("journal", e))?;
+        let writeback: Vec<(u64, u64)> = {
+            let mut sink = sink.lock().expect("writer lock");
+            let ranges = placed.iter().filter_map(|&t| sink.0.place(t)).collect();
+            sink.1.record(&placed).map_err(|e| failed("journal", e))?;
+            ranges
+        };
+        writeback.into_iter().for_each(|range| start_writeback(&file, range));
         progress.inc(tiles.len() as u64);
         Ok(())
     };

@@ -79,7 +79,9 @@ impl TiledWriter {
     pub fn append(&mut self, index: u32, bytes: &[u8]) -> io::Result<()> {
         let offset = self.reserve(bytes.len());
         self.file.write_all_at(bytes, offset)?;
-        self.place(Entry { index, offset, count: bytes.len() as u64, crc: None });
+        if let Some(range) = self.place(Entry { index, offset, count: bytes.len() as u64, crc: None }) {
+            start_writeback(&self.file, range);
+        }
         Ok(())
     }
 
@@ -96,20 +98,20 @@ impl TiledWriter {
         offset
     }
 
-    /// Records where `tile`'s bytes are. A synced file has the disk start writing what
-    /// is written so far every 32 MiB, without waiting, so the sync at the end has little
-    /// left to wait for. Otherwise the kernel writes back when it likes: starting it early
-    /// makes the disk write while the input is read from it, which slows both.
-    pub fn place(&mut self, tile: Entry) {
+    /// Records where `tile`'s bytes are. A synced file returns, every 32 MiB, the bytes
+    /// the caller should have the disk start writing ([`start_writeback`], outside any
+    /// lock: it can wait for the disk's queue), so the sync at the end has little left to
+    /// wait for. Otherwise the kernel writes back when it likes: starting it early makes
+    /// the disk write while the input is read from it, which slows both.
+    pub fn place(&mut self, tile: Entry) -> Option<(u64, u64)> {
         self.set(tile);
         let reached = tile.offset + tile.count;
-        if self.sync && reached >= self.flushed + WRITEBACK_STEP {
-            let (from, len) = (self.flushed as libc::off64_t, (reached - self.flushed) as libc::off64_t);
-            // SAFETY: the descriptor belongs to an open file. Only a hint: errors
-            // surface at the final sync.
-            unsafe { libc::sync_file_range(self.file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
-            self.flushed = reached;
+        if !self.sync || reached < self.flushed + WRITEBACK_STEP {
+            return None;
         }
+        let range = (self.flushed, reached - self.flushed);
+        self.flushed = reached;
+        Some(range)
     }
 
     /// The file, for writing reserved space.
@@ -230,6 +232,20 @@ impl TiledWriter {
         }
         h
     }
+}
+
+/// Has the disk start writing `(from, len)` of `file`, without waiting for it.
+pub fn start_writeback(file: &File, (from, len): (u64, u64)) {
+    // SAFETY: the descriptor belongs to an open file. Only a hint: errors surface at the
+    // final sync.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            from as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
 }
 
 /// A private tag (in TIFF's reusable range) holding the CRC-32 of each tile of a
