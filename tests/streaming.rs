@@ -141,6 +141,8 @@ fn tiled_output_opens_in_tifffile_with_the_same_pixels() {
         ("--compression deflate", "uint8", "ADOBE_DEFLATE", 2, &tiles),
         ("--compression none --depth u16", "uint16", "NONE", 1, &tiles),
         ("--compression zstd --depth u16", "uint16", "ZSTD", 2, &tiles),
+        ("--compression zstd --level 19 --depth u16", "uint16", "ZSTD", 2, &tiles),
+        ("--compression deflate --level 1", "uint8", "ADOBE_DEFLATE", 2, &tiles),
         ("--compression deflate --depth f32", "float32", "ADOBE_DEFLATE", 3, &tiles),
         ("--compression zstd --depth f32 --predictor none", "float32", "ZSTD", 1, &tiles),
         ("--compression lzw --depth u16", "uint16", "LZW", 2, &serde_json::Value::Null),
@@ -164,6 +166,10 @@ fn tiled_output_opens_in_tifffile_with_the_same_pixels() {
             "{args}: tifffile reads other pixels than the tiff crate"
         );
     }
+    let run = infty.pipeline("read in.tif ! write out.tif --compression deflate --level 12");
+    run.assert_refused("deflate takes 1 to 9");
+    let run = infty.pipeline("read in.tif ! write out.tif --compression deflate --predictor float");
+    run.assert_refused("the floating-point predictor is for f32 samples");
 }
 
 #[test]

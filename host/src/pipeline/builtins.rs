@@ -65,6 +65,12 @@ pub fn write_spec() -> ItemSpec {
                      none without compression.",
                 ),
         )
+        .param(
+            ParamSpec::int("level", "deflate or zstd compression level").default_int(0).at_least(0.0).at_most(22.0).with_help(
+                "0: each library's default, zlib's 6 for deflate (as libvips and GDAL write) and zstd's 3. \
+                 Deflate takes 1 (fastest) to 9 (smallest), zstd 1 to 22. Tiled files (deflate, zstd).",
+            ),
+        )
         .param(ParamSpec::int("quality", "JPEG quality").default_int(92).at_least(1.0).at_most(100.0))
         .param(
             ParamSpec::int("tile-size", "edge of the tiles computed and stored, a multiple of 16")
@@ -97,6 +103,8 @@ pub struct WriteStep {
     pub compression: TiffCompression,
     /// None: chosen for the depth and compression (`--predictor auto`).
     pub predictor: Option<Predictor>,
+    /// Deflate or zstd level; None for the library's default.
+    pub level: Option<u8>,
     pub quality: u8,
     pub tile: u32,
     /// Also write reduced-resolution levels.
@@ -180,6 +188,13 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         "float" => Some(Predictor::Float),
         _ => None,
     };
+    let level = match params.int("level").expect("resolved") as u8 {
+        0 => None,
+        10.. if compression == TiffCompression::Deflate => {
+            return Err(Error::usage("write --level: deflate takes 1 to 9").with_help("zstd takes up to 22"))
+        }
+        level => Some(level),
+    };
     let quality = params.int("quality").expect("resolved") as u8;
     let tile = params.int("tile-size").expect("resolved") as u32;
     if !tile.is_multiple_of(16) {
@@ -193,6 +208,7 @@ pub fn write_step(args: StepArgs) -> Result<WriteStep> {
         depth: Depth::from_name(text("depth")),
         compression,
         predictor,
+        level,
         quality,
         tile,
         pyramid,

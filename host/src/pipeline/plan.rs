@@ -16,7 +16,7 @@ use crate::format::{Format, TiffCompression};
 use crate::plugins::params::step_args;
 use crate::plugins::registry::Registry;
 use crate::tiff::journal;
-use crate::tiff::layout::{Layout, TileCompression};
+use crate::tiff::layout::{Layout, TileCompression, DEFLATE_LEVEL, ZSTD_LEVEL};
 use crate::tiff::sink::{run_to_tiff, TiffPlan};
 
 /// A checked pipeline: `read ! stages... ! write`.
@@ -165,8 +165,10 @@ fn tiled(write: &WriteStep) -> Option<TileCompression> {
     }
     match write.compression {
         TiffCompression::None => Some(TileCompression::None),
-        TiffCompression::Deflate => Some(TileCompression::Deflate),
-        TiffCompression::Zstd => Some(TileCompression::Zstd),
+        TiffCompression::Deflate => {
+            Some(TileCompression::Deflate(write.level.map_or(DEFLATE_LEVEL, |l| l as u32)))
+        }
+        TiffCompression::Zstd => Some(TileCompression::Zstd(write.level.map_or(ZSTD_LEVEL, |l| l as i32))),
         TiffCompression::Lzw | TiffCompression::Packbits => None,
     }
 }

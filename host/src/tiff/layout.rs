@@ -12,26 +12,32 @@ use crate::format::Depth;
 use crate::raster::Sample;
 use crate::tiff::predictor::Predictor;
 
-/// Compression of tiled TIFF output.
+/// Compression of tiled TIFF output, with its level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TileCompression {
     None,
-    Deflate,
-    Zstd,
+    Deflate(u32),
+    Zstd(i32),
 }
+
+/// The levels each library takes by default: zlib's 6 (libvips' and GDAL's too) and
+/// zstd's 3.
+pub const DEFLATE_LEVEL: u32 = 6;
+pub const ZSTD_LEVEL: i32 = 3;
 
 impl TileCompression {
     /// The TIFF `Compression` tag value.
     pub fn tag(self) -> u16 {
         match self {
             TileCompression::None => 1,
-            TileCompression::Deflate => 8,
-            TileCompression::Zstd => 50000,
+            TileCompression::Deflate(_) => 8,
+            TileCompression::Zstd(_) => 50000,
         }
     }
 
+    /// The compression a tag names, at the default level (a file does not say its level).
     pub fn from_tag(tag: u16) -> Option<Self> {
-        [TileCompression::None, TileCompression::Deflate, TileCompression::Zstd]
+        [TileCompression::None, TileCompression::Deflate(DEFLATE_LEVEL), TileCompression::Zstd(ZSTD_LEVEL)]
             .into_iter()
             .find(|c| c.tag() == tag)
     }
@@ -140,12 +146,12 @@ impl Layout {
         }
         match self.compression {
             TileCompression::None => Ok(raw),
-            TileCompression::Deflate => {
-                let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            TileCompression::Deflate(level) => {
+                let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
                 z.write_all(&raw)?;
                 z.finish()
             }
-            TileCompression::Zstd => zstd::bulk::compress(&raw, 3),
+            TileCompression::Zstd(level) => zstd::bulk::compress(&raw, level),
         }
     }
 
@@ -252,7 +258,7 @@ mod tests {
         let huge = Layout::new(
             RasterInfo::new(40_000, 40_000, 3),
             Depth::U8,
-            TileCompression::Deflate,
+            TileCompression::Deflate(DEFLATE_LEVEL),
             Predictor::None,
             TILE,
         )

@@ -97,12 +97,12 @@ fn read_tile(writer: &TiledWriter, level: &Level, index: u32) -> io::Result<Vec<
     let (tile, c, bps) = (l.tile as usize, l.channels as usize, l.depth.bytes());
     let raw = match l.compression {
         TileCompression::None => stored,
-        TileCompression::Deflate => {
+        TileCompression::Deflate(_) => {
             let mut raw = Vec::with_capacity(tile * tile * c * bps);
             flate2::read::ZlibDecoder::new(&stored[..]).read_to_end(&mut raw)?;
             raw
         }
-        TileCompression::Zstd => zstd::bulk::decompress(&stored, tile * tile * c * bps)?,
+        TileCompression::Zstd(_) => zstd::bulk::decompress(&stored, tile * tile * c * bps)?,
     };
     let mut raw = raw;
     for row in raw.chunks_exact_mut(tile * c * bps) {

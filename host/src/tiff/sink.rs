@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use ::tiff::tags::Tag;
-use rayon::prelude::*;
 
 use super::journal::{self, Entry, Journal, Paths};
 use super::layout::Layout;
@@ -77,10 +76,8 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
     };
     let result = match stored {
         // Nothing changes a pixel and the input stores tiles as the output would:
-        // copy them as they are, without decoding, in runs stored back to back. Runs
-        // are copied on every worker thread: one copy at a time waits for the disk's
-        // read and its write in turn.
-        Some(tiff) => stored_runs(tiff, &todo).collect::<Vec<_>>().into_par_iter().try_for_each(|run| {
+        // copy them as they are, without decoding, in runs stored back to back.
+        Some(tiff) => stored_runs(tiff, &todo).try_for_each(|run| {
             let (from, _) = tiff.stored_at(run[0]);
             let tiles: Vec<_> = run
                 .iter()
@@ -135,7 +132,7 @@ fn stored_runs<'t>(tiff: &'t TiffSource, tiles: &'t [u32]) -> impl Iterator<Item
     let mut run_bytes = tiles.first().map_or(0, |&t| tiff.stored_at(t).1);
     tiles.chunk_by(move |&a, &b| {
         let ((at, len), (next, next_len)) = (tiff.stored_at(a), tiff.stored_at(b));
-        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 8 << 20;
+        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 64 << 20;
         run_bytes = if joins { run_bytes + next_len } else { next_len };
         joins
     })

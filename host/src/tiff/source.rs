@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
@@ -110,11 +111,44 @@ impl TiffSource {
         self.file.read_exact_at(&mut bytes, at).map(|()| bytes)
     }
 
-    /// Copies `len` stored bytes from `from` into `out` at `offset`, through a buffer.
+    /// Copies `len` stored bytes from `from` into `out` at `offset`: in the kernel where
+    /// it can (`copy_file_range`), else through a buffer.
     pub fn copy_stored(&self, from: u64, len: u64, out: &File, offset: u64) -> io::Result<()> {
-        let mut bytes = vec![0; len as usize];
-        self.file.read_exact_at(&mut bytes, from)?;
-        out.write_all_at(&bytes, offset)
+        // Tiles are usually stored in order: have the kernel read the bytes after these
+        // while they are copied. Only a hint.
+        // SAFETY: the descriptor belongs to an open file.
+        unsafe {
+            libc::posix_fadvise(
+                self.file.as_raw_fd(),
+                (from + len) as i64,
+                len as i64,
+                libc::POSIX_FADV_WILLNEED,
+            )
+        };
+        let mut done = 0;
+        while done < len {
+            let (mut off_in, mut off_out) = ((from + done) as libc::loff_t, (offset + done) as libc::loff_t);
+            let (fd_in, fd_out) = (self.file.as_raw_fd(), out.as_raw_fd());
+            // SAFETY: both descriptors belong to open files; the offsets are locals.
+            let n = unsafe {
+                libc::copy_file_range(fd_in, &mut off_in, fd_out, &mut off_out, (len - done) as usize, 0)
+            };
+            match n {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n if n > 0 => done += n as u64,
+                _ => {
+                    let error = io::Error::last_os_error();
+                    let unsupported = [libc::EXDEV, libc::ENOSYS, libc::EOPNOTSUPP, libc::EINVAL];
+                    if done > 0 || !unsupported.contains(&error.raw_os_error().unwrap_or(0)) {
+                        return Err(error);
+                    }
+                    let mut bytes = vec![0; len as usize];
+                    self.file.read_exact_at(&mut bytes, from)?;
+                    return out.write_all_at(&bytes, offset);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Calls `copy` with each decoded chunk `window` overlaps and where: the chunk's
