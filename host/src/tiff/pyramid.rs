@@ -95,7 +95,7 @@ fn read_tile(writer: &TiledWriter, level: &Level, index: u32) -> io::Result<Vec<
     let mut stored = vec![0u8; level.counts[index as usize] as usize];
     writer.file().read_exact_at(&mut stored, level.offsets[index as usize])?;
     let (tile, c, bps) = (l.tile as usize, l.channels as usize, l.depth.bytes());
-    let raw = match l.compression {
+    let mut raw = match l.compression {
         TileCompression::None => stored,
         TileCompression::Deflate(_) => {
             let mut raw = Vec::with_capacity(tile * tile * c * bps);
@@ -104,7 +104,6 @@ fn read_tile(writer: &TiledWriter, level: &Level, index: u32) -> io::Result<Vec<
         }
         TileCompression::Zstd(_) => zstd::bulk::decompress(&stored, tile * tile * c * bps)?,
     };
-    let mut raw = raw;
     for row in raw.chunks_exact_mut(tile * c * bps) {
         l.predictor.undo(row, c, l.depth);
     }
