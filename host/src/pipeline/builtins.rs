@@ -60,7 +60,7 @@ pub fn write_spec() -> ItemSpec {
             ParamSpec::choice("predictor", "TIFF predictor", &["auto", "none", "horizontal", "float"])
                 .default_text("auto")
                 .with_help(
-                    "Makes deflate, zstd and lzw files smaller (TIFF Predictor 2 and 3, as libvips and GDAL write). \
+                    "Makes deflate, zstd and lzw files smaller (TIFF Predictor 2 and 3; libvips writes one by default, GDAL on request). \
                      auto: horizontal differencing for u8/u16, the floating-point predictor for f32 (tiled files), \
                      none without compression.",
                 ),
