@@ -28,6 +28,25 @@ fn signal(child: &Child, name: &str) {
     assert!(Command::new("kill").args([name, &child.id().to_string()]).status().unwrap().success());
 }
 
+/// Stops `child` and waits until every one of its threads is stopped: `kill` returns
+/// when the signal is queued, and a thread may still finish a write after that.
+fn freeze(child: &Child) {
+    signal(child, "-STOP");
+    let tasks = format!("/proc/{}/task", child.id());
+    let stopped = |entry: std::fs::DirEntry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // The state follows the command name in parentheses, which may hold spaces.
+        stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T'))
+    };
+    for _ in 0..1000 {
+        if std::fs::read_dir(&tasks).unwrap().flatten().all(stopped) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the first run did not stop within 5 s");
+}
+
 /// Starts `JOB` and waits until its journal records `tiles` finished tiles.
 fn start_and_wait(infty: &Infty, tiles: usize) -> Child {
     infty.spawn_until_journaled(&args(JOB, false), "out.tif", tiles)
@@ -49,7 +68,7 @@ fn a_second_run_of_a_job_being_written_is_refused_not_interleaved() {
     let infty = infty();
     let expected = whole(&infty);
     let first = start_and_wait(&infty, 3);
-    signal(&first, "-STOP"); // the first run holds its journal, frozen mid-write
+    freeze(&first); // the first run holds its journal, frozen mid-write
     let journal = std::fs::read(infty.path(".out.tif.infty-journal")).unwrap();
     let part = std::fs::metadata(infty.path(".out.tif.infty-part")).unwrap();
     for resume in [true, false] {
