@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     {
         return;
     }
-    if let Ok(raster) = input.decode() {
-        read_every_pixel(&MemorySource { raster, depth });
+    if let Ok((raster, metadata)) = input.decode() {
+        read_every_pixel(&MemorySource { raster, depth, metadata });
     }
 });

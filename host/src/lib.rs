@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod format;
 pub mod interrupt;
+pub mod metadata;
 pub mod pipeline;
 pub mod plugins;
 pub mod raster;

@@ -53,6 +53,7 @@
 
 mod error;
 mod field;
+pub mod geometry;
 pub mod guard;
 pub mod host;
 pub mod image;
@@ -72,6 +73,7 @@ mod views;
 
 pub use error::{ErrorKind, PluginError};
 pub use field::{FieldMut, FieldRef, Point, RasterInfo, SparseMut, SparseRef, Window};
+pub use geometry::Geometry;
 pub use image::{ImageBox, ImageFfi, ImageFfi_TO};
 pub use model::{GuideKind, Model, ModelBox, ModelInfo, ModelInput, Points, TrainBatch, TrainStats};
 pub use operator::{
@@ -100,7 +102,9 @@ pub use views::{Samples, SamplesMut, TypedMut, TypedRef};
 ///
 /// History: 0.1.0 the first layout (with the task code inside); 0.1.1 the same layout,
 /// the task code moved out to `infty-kit`; 0.1.2 the same layout, with an optional
-/// extension table for operators that take integer samples ([`SamplesExtension`]).
+/// extension table for operators that take integer samples ([`SamplesExtension`]);
+/// 0.1.3 the same layout, with a second one saying how operators move pixels
+/// ([`plugin::GeometryExtension`]).
 pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Re-exports the macros need; not part of the API.

@@ -21,8 +21,8 @@ use abi_stable::StableAbi;
 
 use crate::guard::guard;
 use crate::{
-    FieldMut, FieldRef, ItemSpec, Params, PluginError, RasterInfo, SampleSupport, SparseMut, SparseRef,
-    TypedMut, TypedRef, Window,
+    FieldMut, FieldRef, Geometry, ItemSpec, Params, PluginError, RasterInfo, SampleSupport, SparseMut,
+    SparseRef, TypedMut, TypedRef, Window,
 };
 
 /// How the host may call [`Operator::process`].
@@ -53,6 +53,17 @@ pub trait Operator: Send + Sync + Sized + 'static {
     /// `Unsupported` when it cannot take that input. Default: the same raster.
     fn output_raster(&self, input: RasterInfo) -> Result<RasterInfo, PluginError> {
         Ok(input)
+    }
+
+    /// Where the output's pixels lie on the input's grid, for an operator of `params`
+    /// taking `input` to `output` (asked from the parameters, like
+    /// [`Operator::sample_support`], without building another instance). The host moves
+    /// georeferencing, resolution and physical pixel sizes by it. Default: the whole
+    /// input resampled onto the whole output ([`Geometry::resampled`]), the identity
+    /// for an operator that keeps the size. A crop, pad or shift declares its own.
+    fn geometry(params: &Params, input: RasterInfo, output: RasterInfo) -> Result<Geometry, PluginError> {
+        let _ = params;
+        Ok(Geometry::resampled(input, output))
     }
 
     /// The input window needed to compute the output window `output` (halo, scale,

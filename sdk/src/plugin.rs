@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::HostRef;
 use crate::{
-    ItemSpec, ModelBox, OperatorBox, Params, PluginError, SampleSupport, SamplerBox, TypedOperatorBox,
+    Geometry, ItemSpec, ModelBox, OperatorBox, Params, PluginError, RasterInfo, SampleSupport, SamplerBox,
+    TypedOperatorBox,
 };
 
 /// What a plugin is and what it provides.
@@ -78,23 +79,37 @@ pub struct SamplesExtension {
     pub new_typed_operator: extern "C" fn(RStr<'_>, &Params) -> RResult<TypedOperatorBox, PluginError>,
 }
 
-/// The symbol of the function returning a plugin's [`ExtensionEntry`].
+/// The symbol of the function returning a plugin's [`ExtensionEntry`] for [`SamplesExtension`].
 pub const SAMPLES_EXTENSION_SYMBOL: &[u8] = b"infty_samples_extension\0";
 
-/// What the extension symbol returns: the table and its layout, which the host checks
-/// against its own before using the table.
+/// An optional table a plugin exports under [`GEOMETRY_EXTENSION_SYMBOL`] (ABI 0.1.3):
+/// how each operator moves pixels. Without it the host takes the default,
+/// [`crate::Geometry::resampled`].
 #[repr(C)]
-pub struct ExtensionEntry {
-    /// The layout of [`SamplesExtension`] the plugin was built with.
-    pub layout: &'static TypeLayout,
-    /// The table.
-    pub table: &'static SamplesExtension,
+#[derive(StableAbi)]
+pub struct GeometryExtension {
+    /// [`crate::Operator::geometry`] of the operator called `name`, built with the
+    /// parameters given, from its input raster to its output raster.
+    pub geometry: extern "C" fn(RStr<'_>, &Params, RasterInfo, RasterInfo) -> RResult<Geometry, PluginError>,
 }
 
-impl ExtensionEntry {
+/// The symbol of the function returning a plugin's [`ExtensionEntry`] for [`GeometryExtension`].
+pub const GEOMETRY_EXTENSION_SYMBOL: &[u8] = b"infty_geometry_extension\0";
+
+/// What an extension symbol returns: the table and its layout, which the host checks
+/// against its own before using the table.
+#[repr(C)]
+pub struct ExtensionEntry<T: 'static> {
+    /// The layout of the table the plugin was built with.
+    pub layout: &'static TypeLayout,
+    /// The table.
+    pub table: &'static T,
+}
+
+impl<T: StableAbi> ExtensionEntry<T> {
     /// The entry for `table`, with this SDK's layout.
-    pub fn of(table: &'static SamplesExtension) -> Self {
-        Self { layout: <SamplesExtension as StableAbi>::LAYOUT, table }
+    pub fn of(table: &'static T) -> Self {
+        Self { layout: <T as StableAbi>::LAYOUT, table }
     }
 }
 
@@ -243,8 +258,34 @@ macro_rules! export_plugin {
             /// (`infty_sdk::plugin::SAMPLES_EXTENSION_SYMBOL`).
             #[export_name = "infty_samples_extension"]
             #[allow(improper_ctypes_definitions)] // a layout pointer, checked by the host
-            pub extern "C" fn samples_extension() -> $crate::plugin::ExtensionEntry {
+            pub extern "C" fn samples_extension() -> $crate::plugin::ExtensionEntry<$crate::SamplesExtension> {
                 $crate::plugin::ExtensionEntry::of(&SAMPLES_EXTENSION)
+            }
+
+            extern "C" fn geometry(
+                name: RStr<'_>,
+                params: &$crate::Params,
+                input: $crate::RasterInfo,
+                output: $crate::RasterInfo,
+            ) -> RResult<$crate::Geometry, $crate::PluginError> {
+                $crate::guard::guard(|| {
+                    $($(
+                        if <$op as $crate::Operator>::spec().name == name.as_str() {
+                            return <$op as $crate::Operator>::geometry(params, input, output);
+                        }
+                    )*)?
+                    Err($crate::plugin::unknown_item(name.as_str()))
+                })
+            }
+
+            static GEOMETRY_EXTENSION: $crate::plugin::GeometryExtension =
+                $crate::plugin::GeometryExtension { geometry };
+
+            /// The geometry extension (`infty_sdk::plugin::GEOMETRY_EXTENSION_SYMBOL`).
+            #[export_name = "infty_geometry_extension"]
+            #[allow(improper_ctypes_definitions)] // a layout pointer, checked by the host
+            pub extern "C" fn geometry_extension() -> $crate::plugin::ExtensionEntry<$crate::plugin::GeometryExtension> {
+                $crate::plugin::ExtensionEntry::of(&GEOMETRY_EXTENSION)
             }
 
             fn root_module() -> $crate::PluginRef {

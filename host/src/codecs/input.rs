@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use crate::engine::source::{MemorySource, Source};
 use crate::error::{Error, Result};
 use crate::format::{Format, Header, MAX_SIDE};
+use crate::metadata::Metadata;
 use crate::raster::Raster;
 use crate::tiff::codec as tiff_codec;
 use crate::tiff::source::TiffSource;
@@ -32,7 +33,8 @@ pub fn open_source(path: &str, format: Option<Format>, unlimited: bool) -> Resul
         return Ok(Box::new(TiffSource::open(path, unlimited)?));
     }
     let depth = input.header.depth;
-    Ok(Box::new(MemorySource { raster: input.decode()?, depth }))
+    let (raster, metadata) = input.decode()?;
+    Ok(Box::new(MemorySource { raster, depth, metadata }))
 }
 
 /// A readable, seekable byte source.
@@ -70,8 +72,8 @@ impl Input {
         Ok(Input { name, source, header, unlimited })
     }
 
-    /// Decodes every pixel, once the header's size passes the limits.
-    pub fn decode(mut self) -> Result<Raster> {
+    /// Decodes every pixel and the metadata, once the header's size passes the limits.
+    pub fn decode(mut self) -> Result<(Raster, Metadata)> {
         let format = self.header.format;
         check_size(&self.name, &self.header, self.unlimited)?;
         self.source

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::{Encoding, Format};
+use crate::metadata::{tiff_tags, Metadata};
 use crate::raster::Raster;
 use crate::tiff::codec as tiff_codec;
 
@@ -87,11 +88,13 @@ pub fn check_destination(path: &str) -> Result<Destination> {
     Ok(Destination::File(target))
 }
 
-/// Encodes `raster` and writes it to `destination`; a file is synced to the disk before
-/// it takes its name if `sync`.
+/// Encodes `raster` with its `metadata` (and, in a TIFF, infty's `provenance`) and
+/// writes it to `destination`; a file is synced to the disk before it takes its name if
+/// `sync`.
 pub fn write_output(
     raster: &Raster,
     encoding: &Encoding,
+    (metadata, provenance): (&Metadata, &str),
     destination: &Destination,
     sync: bool,
 ) -> Result<()> {
@@ -99,7 +102,7 @@ pub fn write_output(
         Destination::File(path) => path,
         Destination::Stdout | Destination::Stream(_) => {
             let mut bytes = Cursor::new(Vec::new());
-            encode(raster, encoding, &mut bytes)?;
+            encode(raster, encoding, metadata, provenance, &mut bytes)?;
             return write_in_place(bytes.get_ref(), destination);
         }
     };
@@ -114,7 +117,7 @@ pub fn write_output(
     let _pending = crate::interrupt::pending_output(temp.path());
     {
         let mut out = BufWriter::new(temp.as_file_mut());
-        encode(raster, encoding, &mut out)?;
+        encode(raster, encoding, metadata, provenance, &mut out)?;
         out.flush().map_err(failed)?;
     }
     if sync {
@@ -142,10 +145,16 @@ fn write_in_place(bytes: &[u8], destination: &Destination) -> Result<()> {
 }
 
 /// Encodes `raster` into `out`.
-fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W) -> Result<()> {
+fn encode<W: Write + Seek>(
+    raster: &Raster,
+    encoding: &Encoding,
+    metadata: &Metadata,
+    provenance: &str,
+    out: &mut W,
+) -> Result<()> {
     match encoding.format {
-        Format::Tiff => tiff_codec::encode(raster, encoding, out),
-        Format::Png | Format::Jpeg => png_jpeg::encode(raster, encoding, out),
+        Format::Tiff => tiff_codec::encode(raster, encoding, &tiff_tags::tags(metadata, provenance), out),
+        Format::Png | Format::Jpeg => png_jpeg::encode(raster, encoding, metadata, out),
         Format::Dzi => Err("DeepZoom is a folder of tiles, written to a .dzi path".to_string()),
     }
     .map_err(|e| Error::failed(format!("cannot encode {}: {e}", encoding.format.name())))

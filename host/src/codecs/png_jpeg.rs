@@ -1,14 +1,20 @@
-//! PNG and JPEG through the `image` crate, with checks the decoders lack: a JPEG must
+//! PNG and JPEG through the `image` crate (PNG written with the `png` crate, for its
+//! metadata chunks), with checks the decoders lack: a JPEG must
 //! hold all its image data (a cut one decodes to gray, without an error), and a PNG's
 //! palette must be whole RGB entries (png 0.18.1 panics on one that is not).
 
 use std::io::{BufRead, Cursor, Read, Seek, SeekFrom, Write};
 
+use std::borrow::Cow;
+
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits, Pixel};
 use infty_sdk::RasterInfo;
 
 use crate::format::{brief, Depth, Encoding, Format, Header};
+use crate::metadata::png_jpeg as meta;
+use crate::metadata::{Metadata, Resolution};
 use crate::raster::{Raster, Sample};
 
 /// Decoding stops past this many bytes of decoded samples, unless `unlimited` (the
@@ -34,36 +40,79 @@ fn depth_of(color: image::ColorType) -> std::result::Result<Depth, String> {
     }
 }
 
+/// The image's size, channels and depth; a JPEG's size as its EXIF orientation turns it.
 pub fn header<R: BufRead + Seek>(source: R, format: Format) -> std::result::Result<Header, String> {
     // No allocation limit: only the header is read, and the caller checks its size.
-    let decoder = reader(source, format, true).into_decoder().map_err(brief)?;
+    let mut decoder = reader(source, format, true).into_decoder().map_err(brief)?;
     let (width, height) = decoder.dimensions();
+    let (width, height) =
+        if swaps_axes(decoder.orientation().map_err(brief)?) { (height, width) } else { (width, height) };
     let color = decoder.color_type();
     let info = RasterInfo::new(width, height, u32::from(color.channel_count()));
     Ok(Header { info, depth: depth_of(color)?, format })
 }
 
-/// Decodes every pixel; `unlimited` lifts the decoder's allocation limit.
+/// Decodes every pixel, turned upright by a JPEG's EXIF orientation, and the metadata
+/// kept (ICC profile, resolution, PNG text); `unlimited` lifts the decoder's
+/// allocation limit.
 pub fn decode<R: BufRead + Seek>(
     mut source: R,
     header: &Header,
     unlimited: bool,
-) -> std::result::Result<Raster, String> {
-    let image = if header.format == Format::Jpeg {
+) -> std::result::Result<(Raster, Metadata), String> {
+    let (decoded, mut metadata) = if header.format == Format::Jpeg {
         let mut bytes = Vec::new();
         source.read_to_end(&mut bytes).map_err(brief)?;
         if jpeg_is_cut(&bytes) {
             return Err("the file ends before its image data is complete: it is truncated or corrupt".into());
         }
-        reader(Cursor::new(bytes), header.format, unlimited).decode()
+        let metadata = Metadata { resolution: meta::jfif_density(&bytes), ..Metadata::default() };
+        (upright(reader(Cursor::new(bytes), header.format, unlimited))?, metadata)
     } else {
         if png_palette_is_ragged(&mut source).map_err(brief)? {
             return Err("its palette (PLTE) is not a whole number of RGB entries: the file is corrupt".into());
         }
-        reader(source, header.format, unlimited).decode()
+        let metadata = meta::read_png(&mut source)?;
+        (upright(reader(source, header.format, unlimited))?, metadata)
     };
-    let image = image.map_err(brief)?;
-    let info = header.info;
+    // EXIF's resolution, where libvips and cameras write it, over JFIF's.
+    if let Some(resolution) = decoded.exif.as_deref().and_then(meta::exif_resolution) {
+        metadata.resolution = Some(resolution);
+    }
+    if decoded.turned {
+        metadata.resolution = metadata.resolution.map(|r| Resolution { x: r.y, y: r.x, ..r });
+    }
+    Ok((raster_of(decoded.image, header.info)?, Metadata { icc: decoded.icc, ..metadata }))
+}
+
+/// Whether turning an image to `orientation` swaps its width and height.
+fn swaps_axes(orientation: Orientation) -> bool {
+    use Orientation as O;
+    matches!(orientation, O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH)
+}
+
+/// An image turned upright, with what its decoder found beside the pixels.
+struct Upright {
+    image: DynamicImage,
+    icc: Option<Vec<u8>>,
+    exif: Option<Vec<u8>>,
+    /// Whether turning it swapped its width and height.
+    turned: bool,
+}
+
+/// The image `reader` decodes, turned as its EXIF orientation says.
+fn upright<R: BufRead + Seek>(reader: ImageReader<R>) -> std::result::Result<Upright, String> {
+    let mut decoder = reader.into_decoder().map_err(brief)?;
+    let icc = decoder.icc_profile().map_err(brief)?;
+    let orientation = decoder.orientation().map_err(brief)?;
+    let exif = decoder.exif_metadata().map_err(brief)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(brief)?;
+    image.apply_orientation(orientation);
+    Ok(Upright { image, icc, exif, turned: swaps_axes(orientation) })
+}
+
+/// The pixels of `image`, a raster of `info`.
+fn raster_of(image: DynamicImage, info: RasterInfo) -> std::result::Result<Raster, String> {
     Ok(match image {
         DynamicImage::ImageLuma8(b) => Raster::from_interleaved(info, b.as_raw()),
         DynamicImage::ImageLumaA8(b) => Raster::from_interleaved(info, b.as_raw()),
@@ -154,17 +203,57 @@ fn to_dynamic(raster: &Raster, depth: Depth) -> std::result::Result<DynamicImage
     })
 }
 
+/// Encodes `raster` as `encoding` says, with the ICC profile and resolution of
+/// `metadata` (and a PNG's text chunks).
 pub fn encode<W: Write + Seek>(
     raster: &Raster,
     encoding: &Encoding,
+    metadata: &Metadata,
     out: &mut W,
 ) -> std::result::Result<(), String> {
     let image = to_dynamic(raster, encoding.depth)?;
-    match encoding.format {
-        Format::Jpeg => image.write_with_encoder(JpegEncoder::new_with_quality(out, encoding.quality)),
-        _ => image.write_to(out, ImageFormat::Png),
+    if encoding.format != Format::Jpeg {
+        return encode_png(&image, metadata, out);
     }
-    .map_err(|e| e.to_string())
+    let mut encoder = JpegEncoder::new_with_quality(out, encoding.quality);
+    if let Some(resolution) = metadata.resolution {
+        encoder.set_pixel_density(meta::jpeg_density(resolution));
+    }
+    if let Some(icc) = &metadata.icc {
+        encoder.set_icc_profile(icc.clone()).map_err(|e| e.to_string())?;
+    }
+    image.write_with_encoder(encoder).map_err(|e| e.to_string())
+}
+
+/// A PNG through the `png` crate, which writes pHYs and text chunks.
+fn encode_png<W: Write>(
+    image: &DynamicImage,
+    metadata: &Metadata,
+    out: W,
+) -> std::result::Result<(), String> {
+    use image::ColorType as C;
+    let (color, depth) = match image.color() {
+        C::L8 => (png::ColorType::Grayscale, png::BitDepth::Eight),
+        C::La8 => (png::ColorType::GrayscaleAlpha, png::BitDepth::Eight),
+        C::Rgb8 => (png::ColorType::Rgb, png::BitDepth::Eight),
+        C::Rgba8 => (png::ColorType::Rgba, png::BitDepth::Eight),
+        C::L16 => (png::ColorType::Grayscale, png::BitDepth::Sixteen),
+        C::La16 => (png::ColorType::GrayscaleAlpha, png::BitDepth::Sixteen),
+        C::Rgb16 => (png::ColorType::Rgb, png::BitDepth::Sixteen),
+        C::Rgba16 => (png::ColorType::Rgba, png::BitDepth::Sixteen),
+        other => return Err(format!("PNG cannot store {other:?}")),
+    };
+    let mut info = meta::png_info(metadata, image.width(), image.height());
+    (info.color_type, info.bit_depth) = (color, depth);
+    let encoder = png::Encoder::with_info(out, info).map_err(|e| e.to_string())?;
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    // PNG stores 16-bit samples big-endian.
+    let bytes: Cow<'_, [u8]> = match depth {
+        png::BitDepth::Sixteen => image.as_bytes().chunks_exact(2).flat_map(|b| [b[1], b[0]]).collect(),
+        _ => Cow::Borrowed(image.as_bytes()),
+    };
+    writer.write_image_data(&bytes).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -196,7 +285,7 @@ mod tests {
     fn palettes_of_partial_entries_are_refused_not_a_panic() {
         // fuzz/regressions/png_jpeg/plte-not-whole-entries.png: png 0.18.1 panics on these.
         let header = Header { info: RasterInfo::new(1, 1, 3), depth: Depth::U8, format: Format::Png };
-        let good = decode(Cursor::new(palette_png(&[10, 20, 30, 40, 50, 60])), &header, false).unwrap();
+        let (good, _) = decode(Cursor::new(palette_png(&[10, 20, 30, 40, 50, 60])), &header, false).unwrap();
         assert_eq!(good.samples, [10.0 / 255.0, 20.0 / 255.0, 30.0 / 255.0]);
         for len in [4, 5, 49] {
             let error = decode(Cursor::new(palette_png(&vec![7; len])), &header, false).err().unwrap();

@@ -13,9 +13,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use infty_sdk::plugin::GeometryExtension;
 use infty_sdk::{
-    Depth, FieldMut, FieldRef, OperatorBox, PluginError, RasterInfo, SampleSupport, ThreadingMode,
-    TypedOperatorBox, Window,
+    Depth, FieldMut, FieldRef, Geometry, OperatorBox, Params, PluginError, RasterInfo, SampleSupport,
+    ThreadingMode, TypedOperatorBox, Window,
 };
 
 use super::blend::Blender;
@@ -42,6 +43,33 @@ pub struct Stage {
     pub op: OperatorBox,
     /// Its integer-sample face, when it has one (`infty_sdk::SamplesExtension`).
     pub typed: Option<TypedFace>,
+    /// How it moves pixels.
+    pub geometry: GeometryFace,
+}
+
+/// How an operator moves pixels: asked of its plugin's geometry extension, or the
+/// default (`Geometry::resampled`) for a plugin without one.
+#[derive(Default)]
+pub struct GeometryFace {
+    pub extension: Option<&'static GeometryExtension>,
+    pub name: String,
+    pub params: Params,
+}
+
+impl GeometryFace {
+    /// Where the output's pixels lie on the input's, from `input` to `output`.
+    pub fn between(
+        &self,
+        input: RasterInfo,
+        output: RasterInfo,
+    ) -> std::result::Result<Geometry, PluginError> {
+        match self.extension {
+            Some(extension) => {
+                (extension.geometry)(self.name.as_str().into(), &self.params, input, output).into_result()
+            }
+            None => Ok(Geometry::resampled(input, output)),
+        }
+    }
 }
 
 /// An operator's integer-sample face and the depths it takes.
@@ -244,7 +272,8 @@ mod tests {
     #[test]
     fn overlapping_tiles_are_blended_without_seams() {
         let info = RasterInfo::new(600, 300, 1);
-        let source = MemorySource { raster: Raster::zeros(info), depth: Depth::F32 };
+        let source =
+            MemorySource { raster: Raster::zeros(info), depth: Depth::F32, metadata: Default::default() };
         let op = new_operator_box::<WindowDependent>(&WindowDependent::spec().resolve([]).unwrap()).unwrap();
         let stages = [Stage {
             label: "window-dependent".into(),
@@ -252,6 +281,7 @@ mod tests {
             settings: serde_json::Value::Null,
             op,
             typed: None,
+            geometry: GeometryFace::default(),
         }];
         let job = Job::new(&source, &stages, vec![info, info], Depth::F32);
         assert_eq!(job.overlap(), 8);

@@ -6,6 +6,7 @@ use infty_sdk::{FieldMut, RasterInfo, TypedMut, Window};
 
 use crate::error::{Error, Result};
 use crate::format::Depth;
+use crate::metadata::Metadata;
 use crate::raster::Raster;
 use crate::tiff::source::TiffSource;
 
@@ -27,6 +28,10 @@ pub trait Source: Send + Sync {
         let _ = (window, out);
         Err(Error::failed("this source holds f32 samples only"))
     }
+    /// What the image carries besides its pixels.
+    fn metadata(&self) -> Metadata {
+        Metadata::default()
+    }
     /// The source as a TIFF, whose stored chunks a write may copy as they are.
     fn as_tiff(&self) -> Option<&TiffSource> {
         None
@@ -37,6 +42,7 @@ pub trait Source: Send + Sync {
 pub struct MemorySource {
     pub raster: Raster,
     pub depth: Depth,
+    pub metadata: Metadata,
 }
 
 impl Source for MemorySource {
@@ -46,6 +52,10 @@ impl Source for MemorySource {
 
     fn depth(&self) -> Depth {
         self.depth
+    }
+
+    fn metadata(&self) -> Metadata {
+        self.metadata.clone()
     }
 
     fn read(&self, window: Window, mut out: FieldMut<'_>) -> Result<()> {

@@ -2,7 +2,7 @@
 //! then streamed tile by tile through every stage (`crate::engine`) from the input's
 //! source to a tiled TIFF or to a file written whole.
 
-use infty_sdk::{ItemKind, RasterInfo};
+use infty_sdk::{Geometry, ItemKind, RasterInfo};
 
 use super::builtins::{self, ReadStep, WriteStep};
 use super::parse::RawStep;
@@ -13,6 +13,7 @@ use crate::engine::job::{plugin_error, Job, Stage};
 use crate::engine::shard::Shard;
 use crate::error::{Error, Result};
 use crate::format::{Format, TiffCompression};
+use crate::metadata::tiff_tags;
 use crate::plugins::params::step_args;
 use crate::plugins::registry::Registry;
 use crate::tiff::journal;
@@ -70,10 +71,13 @@ impl Pipeline {
     pub fn run(self, options: RunOptions) -> Result<()> {
         let source = open_source(&self.read.path, self.read.format, self.read.unlimited)?;
         let mut rasters = vec![source.info()];
+        let mut geometry = Geometry::IDENTITY;
         for stage in &self.stages {
-            let info = stage.op.output_raster(*rasters.last().expect("one")).into_result();
-            let info = info.map_err(|e| plugin_error(stage, e))?;
+            let input = *rasters.last().expect("one");
+            let info = stage.op.output_raster(input).into_result().map_err(|e| plugin_error(stage, e))?;
             check_not_empty(&stage.label, &info)?;
+            let moved = stage.geometry.between(input, info).map_err(|e| plugin_error(stage, e))?;
+            geometry = geometry.then(moved);
             rasters.push(info);
         }
         let info = *rasters.last().expect("one");
@@ -83,6 +87,7 @@ impl Pipeline {
         };
         let encoding = self.write.encoding(source.depth(), tiles.is_some())?;
         encoding.format.check(info.channels, encoding.depth).map_err(|e| in_write(&self.write, e))?;
+        let metadata = source.metadata().moved(geometry, info, encoding.depth);
         let job = Job::new(source.as_ref(), &self.stages, rasters, encoding.depth);
         if let Some((compression, output)) = tiles {
             let layout = Layout::new(info, encoding.depth, compression, encoding.predictor, self.write.tile)?;
@@ -92,7 +97,7 @@ impl Pipeline {
                 resume: options.resume,
                 sync: options.sync,
                 shard: options.shard,
-                description: self.provenance(options.shard, &job_line),
+                tags: tiff_tags::tags(&metadata, &self.provenance(options.shard, Some(&job_line))),
                 job: job_line,
                 pyramid: self.write.pyramid,
             };
@@ -116,7 +121,8 @@ impl Pipeline {
         }
         check_size(&self.write.path, &info)?;
         let raster = job.run_to_memory(self.write.tile)?;
-        write_output(&raster, &encoding, &self.destination, options.sync)
+        let provenance = self.provenance(None, None);
+        write_output(&raster, &encoding, (&metadata, &provenance), &self.destination, options.sync)
     }
 
     /// What identifies this run for the resume journal.
@@ -138,9 +144,9 @@ impl Pipeline {
     }
 
     /// The provenance stored in the output: software, pipeline, plugin versions, every
-    /// operator's settings (defaults included), shard, and the fingerprint of `job` (its
-    /// journal line), by which `--resume` recognises a finished output.
-    fn provenance(&self, shard: Option<Shard>, job: &str) -> String {
+    /// operator's settings (defaults included), shard, and the fingerprint of a tiled
+    /// output's `job` (its journal line), by which `--resume` recognises it finished.
+    fn provenance(&self, shard: Option<Shard>, job: Option<&str>) -> String {
         let mut description = serde_json::json!({
             "software": concat!("infty ", env!("CARGO_PKG_VERSION")),
             "pipeline": self.text,
@@ -153,7 +159,9 @@ impl Pipeline {
         if self.write.pyramid {
             description["pyramid"] = true.into();
         }
-        description["job"] = journal::job_id(job).into();
+        if let Some(job) = job {
+            description["job"] = journal::job_id(job).into();
+        }
         description.to_string()
     }
 }
@@ -194,7 +202,7 @@ fn build_stage(step: &RawStep, registry: &Registry) -> Result<Stage> {
     let plugin = format!("{}@{}", item.plugin.manifest.id, item.plugin.manifest.version);
     let settings = settings_json(item.spec.name.as_str(), &params);
     let (op, typed) = (item.new_operator(&params)?, item.new_typed_operator(&params)?);
-    Ok(Stage { label: item.label(), plugin, settings, op, typed })
+    Ok(Stage { label: item.label(), plugin, settings, op, typed, geometry: item.geometry(&params)? })
 }
 
 /// `{"op": {"param": value, ...}}` with every resolved value.

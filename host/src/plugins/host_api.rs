@@ -187,8 +187,12 @@ extern "C" fn interrupted() -> bool {
     crate::interrupt::stop_requested()
 }
 
-/// Prints a warning above the progress bar, if one is drawn.
 extern "C" fn warn(message: RStr<'_>) {
+    warning(message.as_str());
+}
+
+/// Prints a warning above the progress bar, if one is drawn.
+pub fn warning(message: &str) {
     let line = format!("infty: warning: {message}");
     match BAR.lock().ok().as_ref().and_then(|b| b.as_ref()) {
         Some(bar) => bar.suspend(|| eprintln!("{line}")),

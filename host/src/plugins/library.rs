@@ -11,7 +11,9 @@ use abi_stable::abi_stability::abi_checking::check_layout_compatibility;
 use abi_stable::library::{lib_header_from_path, LibraryError, RawLibrary};
 use abi_stable::StableAbi;
 use infty_sdk::host::HostRef;
-use infty_sdk::plugin::{ExtensionEntry, SAMPLES_EXTENSION_SYMBOL};
+use infty_sdk::plugin::{
+    ExtensionEntry, GeometryExtension, GEOMETRY_EXTENSION_SYMBOL, SAMPLES_EXTENSION_SYMBOL,
+};
 use infty_sdk::{Manifest, PluginError, PluginRef, SamplesExtension, ABI_VERSION};
 
 use super::manifest_cache::{self, Verdict};
@@ -28,8 +30,9 @@ pub struct LoadedPlugin {
     module: OnceLock<PluginRef>,
     /// The host's services, handed to the library when it is opened.
     host: HostRef,
-    /// The optional extension table, looked up at its first use.
+    /// The optional extension tables, looked up at their first use.
     samples: OnceLock<Option<&'static SamplesExtension>>,
+    geometry: OnceLock<Option<&'static GeometryExtension>>,
 }
 
 impl LoadedPlugin {
@@ -60,17 +63,25 @@ impl LoadedPlugin {
     /// with a layout this host does not accept), whose operators then take f32 only.
     pub fn samples_extension(&self) -> Result<Option<&'static SamplesExtension>> {
         self.module()?; // opened, and given the host's services, first
-        Ok(*self.samples.get_or_init(|| samples_extension(&self.file)))
+        Ok(*self.samples.get_or_init(|| extension(&self.file, SAMPLES_EXTENSION_SYMBOL)))
+    }
+
+    /// The plugin's geometry extension: None for a plugin built before it, whose
+    /// operators then take the default geometry.
+    pub fn geometry_extension(&self) -> Result<Option<&'static GeometryExtension>> {
+        self.module()?;
+        Ok(*self.geometry.get_or_init(|| extension(&self.file, GEOMETRY_EXTENSION_SYMBOL)))
     }
 }
 
-/// Looks the extension symbol up in the library at `file` and checks its layout.
-fn samples_extension(file: &Path) -> Option<&'static SamplesExtension> {
+/// Looks an extension's `symbol` up in the library at `file` and checks its table's layout.
+fn extension<T: StableAbi>(file: &Path, symbol: &[u8]) -> Option<&'static T> {
     let library = RawLibrary::load_at(file).ok()?;
-    // SAFETY: the symbol, where present, is the function `export_plugin!` writes.
-    let entry = unsafe { library.get::<extern "C" fn() -> ExtensionEntry>(SAMPLES_EXTENSION_SYMBOL) }.ok()?;
+    // SAFETY: the symbol, where present, is the function `export_plugin!` writes for
+    // the table `symbol` names, which is `T`.
+    let entry = unsafe { library.get::<extern "C" fn() -> ExtensionEntry<T>>(symbol) }.ok()?;
     let entry = entry();
-    check_layout_compatibility(<SamplesExtension as StableAbi>::LAYOUT, entry.layout).ok()?;
+    check_layout_compatibility(<T as StableAbi>::LAYOUT, entry.layout).ok()?;
     // The library stays loaded for the life of the process, as abi_stable keeps it.
     std::mem::forget(library);
     Some(entry.table)
@@ -120,6 +131,7 @@ pub fn load(file: &Path, host: HostRef) -> Result<LoadedPlugin, String> {
         module: OnceLock::new(),
         host,
         samples: OnceLock::new(),
+        geometry: OnceLock::new(),
     })
 }
 
@@ -138,6 +150,7 @@ fn open_here(file: &Path, host: HostRef) -> Result<LoadedPlugin, String> {
         module: OnceLock::from(module),
         host,
         samples: OnceLock::new(),
+        geometry: OnceLock::new(),
     })
 }
 

@@ -12,7 +12,7 @@ use infty_sdk::host::HostRef;
 use infty_sdk::{ItemKind, ItemSpec, ModelBox, OperatorBox, Params, PluginError, SampleSupport, SamplerBox};
 
 use super::library::{library_files, load, plugin_dirs, LoadFailure, LoadedPlugin};
-use crate::engine::job::TypedFace;
+use crate::engine::job::{GeometryFace, TypedFace};
 use crate::error::{Error, Result};
 use crate::suggest;
 
@@ -51,6 +51,12 @@ impl ItemRef<'_> {
         }
         let made = (extension.new_typed_operator)(name.into(), params).into_result();
         made.map(|op| Some(TypedFace { support, op })).map_err(|e| self.error(e))
+    }
+
+    /// How the operator built with `params` moves pixels.
+    pub fn geometry(&self, params: &Params) -> Result<GeometryFace> {
+        let extension = self.plugin.geometry_extension()?;
+        Ok(GeometryFace { extension, name: self.spec.name.to_string(), params: params.clone() })
     }
 
     /// Builds a sampler instance with checked parameters.

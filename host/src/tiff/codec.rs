@@ -12,6 +12,8 @@ use ::tiff::TiffError;
 use infty_sdk::RasterInfo;
 
 use crate::format::{brief, Depth, Encoding, Format, Header, TiffCompression};
+use crate::metadata::tiff_tags::{self, TagValue};
+use crate::metadata::Metadata;
 use crate::raster::{snorm16, snorm8, Raster, Sample};
 use crate::tiff::predictor::Predictor;
 
@@ -108,22 +110,29 @@ pub fn header_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Header, Str
     Ok(Header { info: RasterInfo::new(width, height, channels), depth, format: Format::Tiff })
 }
 
-/// Decodes every pixel; `unlimited` lifts the decoder's limit on decoded bytes.
-pub fn decode<R: Read + Seek>(source: R, header: &Header, unlimited: bool) -> Result<Raster, String> {
+/// Decodes every pixel, with the image's metadata; `unlimited` lifts the decoder's
+/// limit on decoded bytes.
+pub fn decode<R: Read + Seek>(
+    source: R,
+    header: &Header,
+    unlimited: bool,
+) -> Result<(Raster, Metadata), String> {
     let mut decoder = decoder(source, unlimited)?;
     let info = header.info;
     let ycbcr = is_jpeg_ycbcr(&mut decoder);
-    match signed_as_f32(decoder.read_image().map_err(reason)?) {
+    let metadata = tiff_tags::read(&mut decoder);
+    let raster = match signed_as_f32(decoder.read_image().map_err(reason)?) {
         DecodingResult::U8(mut data) => {
             if ycbcr {
                 ycbcr_to_rgb(&mut data);
             }
-            Ok(Raster::from_interleaved(info, &data))
+            Raster::from_interleaved(info, &data)
         }
-        DecodingResult::U16(data) => Ok(Raster::from_interleaved(info, &data)),
-        DecodingResult::F32(data) => Ok(Raster::from_interleaved(info, &data)),
-        _ => Err("unsupported sample type; supported: u8, u16, i8, i16, f32".to_string()),
-    }
+        DecodingResult::U16(data) => Raster::from_interleaved(info, &data),
+        DecodingResult::F32(data) => Raster::from_interleaved(info, &data),
+        _ => return Err("unsupported sample type; supported: u8, u16, i8, i16, f32".to_string()),
+    };
+    Ok((raster, metadata))
 }
 
 /// Whether the image is JPEG-compressed YCbCr, which the `tiff` crate decodes to
@@ -170,7 +179,11 @@ gray_alpha!(GrayAlpha16, u16, 16, SampleFormat::Uint, u16::wrapping_sub);
 // The crate refuses horizontal differencing of floats before it would call this.
 gray_alpha!(GrayAlpha32Float, f32, 32, SampleFormat::IEEEFP, |v, _| v);
 
-fn write<C, W>(encoder: &mut TiffEncoder<W>, raster: &Raster) -> ::tiff::TiffResult<()>
+fn write<C, W>(
+    encoder: &mut TiffEncoder<W>,
+    raster: &Raster,
+    tags: &[(u16, TagValue)],
+) -> ::tiff::TiffResult<()>
 where
     C: ColorType,
     C::Inner: Sample,
@@ -184,10 +197,17 @@ where
         image.encoder().write_tag(Tag::ExtraSamples, &[2u16][..])?;
     }
     image.encoder().write_tag(Tag::Software, concat!("infty ", env!("CARGO_PKG_VERSION")))?;
+    tiff_tags::write_into(image.encoder(), tags)?;
     image.write_data(&data)
 }
 
-pub fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W) -> Result<(), String> {
+/// Encodes `raster` in strips, with the descriptive `tags` (metadata, provenance).
+pub fn encode<W: Write + Seek>(
+    raster: &Raster,
+    encoding: &Encoding,
+    tags: &[(u16, TagValue)],
+    out: &mut W,
+) -> Result<(), String> {
     let compression = match encoding.compression {
         TiffCompression::None => Compression::Uncompressed,
         TiffCompression::Deflate => Compression::Deflate(DeflateLevel::Balanced),
@@ -210,18 +230,18 @@ pub fn encode<W: Write + Seek>(raster: &Raster, encoding: &Encoding, out: &mut W
         .with_predictor(predictor);
     let enc = &mut encoder;
     match (encoding.depth, raster.info.channels) {
-        (Depth::U8, 1) => write::<colortype::Gray8, _>(enc, raster),
-        (Depth::U8, 2) => write::<GrayAlpha8, _>(enc, raster),
-        (Depth::U8, 3) => write::<colortype::RGB8, _>(enc, raster),
-        (Depth::U8, 4) => write::<colortype::RGBA8, _>(enc, raster),
-        (Depth::U16, 1) => write::<colortype::Gray16, _>(enc, raster),
-        (Depth::U16, 2) => write::<GrayAlpha16, _>(enc, raster),
-        (Depth::U16, 3) => write::<colortype::RGB16, _>(enc, raster),
-        (Depth::U16, 4) => write::<colortype::RGBA16, _>(enc, raster),
-        (Depth::F32, 1) => write::<colortype::Gray32Float, _>(enc, raster),
-        (Depth::F32, 2) => write::<GrayAlpha32Float, _>(enc, raster),
-        (Depth::F32, 3) => write::<colortype::RGB32Float, _>(enc, raster),
-        (Depth::F32, 4) => write::<colortype::RGBA32Float, _>(enc, raster),
+        (Depth::U8, 1) => write::<colortype::Gray8, _>(enc, raster, tags),
+        (Depth::U8, 2) => write::<GrayAlpha8, _>(enc, raster, tags),
+        (Depth::U8, 3) => write::<colortype::RGB8, _>(enc, raster, tags),
+        (Depth::U8, 4) => write::<colortype::RGBA8, _>(enc, raster, tags),
+        (Depth::U16, 1) => write::<colortype::Gray16, _>(enc, raster, tags),
+        (Depth::U16, 2) => write::<GrayAlpha16, _>(enc, raster, tags),
+        (Depth::U16, 3) => write::<colortype::RGB16, _>(enc, raster, tags),
+        (Depth::U16, 4) => write::<colortype::RGBA16, _>(enc, raster, tags),
+        (Depth::F32, 1) => write::<colortype::Gray32Float, _>(enc, raster, tags),
+        (Depth::F32, 2) => write::<GrayAlpha32Float, _>(enc, raster, tags),
+        (Depth::F32, 3) => write::<colortype::RGB32Float, _>(enc, raster, tags),
+        (Depth::F32, 4) => write::<colortype::RGBA32Float, _>(enc, raster, tags),
         (depth, channels) => return Err(format!("cannot store {channels} channels at {}", depth.name())),
     }
     .map_err(|e| e.to_string())

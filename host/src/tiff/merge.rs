@@ -17,6 +17,7 @@ use super::writer::{TiledWriter, TILE_CHECKSUMS};
 use crate::codecs::output::{check_destination, Destination};
 use crate::engine::shard::stem_and_extension;
 use crate::error::{Error, Result};
+use crate::metadata::{tiff_tags, Metadata};
 
 /// One shard file: its layout, tile table and provenance.
 struct ShardFile {
@@ -28,6 +29,8 @@ struct ShardFile {
     /// The CRC-32 of each tile, verified before it is copied.
     checksums: Vec<u32>,
     description: serde_json::Value,
+    /// The image's metadata, which the merged file carries.
+    metadata: Metadata,
 }
 
 /// Merges `shards` (all `<stem>.shard-*-of-N<ext>` beside `output` when empty) into
@@ -72,7 +75,7 @@ fn job_of(shard: &ShardFile) -> (serde_json::Value, Option<u64>) {
 fn same_job(files: &[ShardFile]) -> Result<serde_json::Value> {
     let first = job_of(&files[0]);
     for shard in &files[1..] {
-        if shard.layout != files[0].layout || job_of(shard) != first {
+        if shard.layout != files[0].layout || shard.metadata != files[0].metadata || job_of(shard) != first {
             return Err(Error::input(format!(
                 "'{}' and '{}' are shards of different jobs (pipeline, input or layout differ)",
                 files[0].path.display(),
@@ -124,7 +127,8 @@ fn assemble(
     } else {
         Vec::new()
     };
-    writer.finish(&description.to_string(), &levels, None).map_err(failed)
+    let tags = tiff_tags::tags(&files[0].metadata, &description.to_string());
+    writer.finish(&tags, &levels, None).map_err(failed)
 }
 
 /// The shard files of `output`, 1 to N, all present.
@@ -185,9 +189,9 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
         bad("it carries no tile checksums (written by an older infty?)".into())
             .with_help("run that shard again with this infty")
     })?;
-    let description = decoder.get_tag_ascii_string(Tag::ImageDescription).unwrap_or_default();
+    let metadata = tiff_tags::read(&mut decoder);
+    let description = tiff_tags::provenance(&mut decoder).unwrap_or_default();
     let predictor = decoder.find_tag_unsigned::<u16>(Tag::Predictor).ok().flatten().unwrap_or(1);
-    let description: serde_json::Value = serde_json::from_str(&description).unwrap_or_default();
     let compression =
         TileCompression::from_tag(compression).ok_or_else(|| bad("unknown compression".into()))?;
     let predictor =
@@ -202,5 +206,14 @@ fn open_shard(path: &Path) -> Result<ShardFile> {
     if description.get("shard").is_none() || offsets.len() != tiles || checksums.len() != tiles {
         return Err(bad("not a shard written by `infty run --shard`".into()));
     }
-    Ok(ShardFile { path: path.to_path_buf(), file, layout, offsets, counts, checksums, description })
+    Ok(ShardFile {
+        path: path.to_path_buf(),
+        file,
+        layout,
+        offsets,
+        counts,
+        checksums,
+        description,
+        metadata,
+    })
 }

@@ -3,6 +3,7 @@
 //! resume journal, pyramid levels and the merging of shards).
 
 pub mod codec;
+mod ifd;
 pub mod journal;
 pub mod layout;
 mod limits;

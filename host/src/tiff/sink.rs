@@ -6,8 +6,6 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use ::tiff::tags::Tag;
-
 use super::journal::{self, Entry, Journal, Paths};
 use super::layout::Layout;
 use super::pyramid;
@@ -17,6 +15,7 @@ use crate::engine::job::Job;
 use crate::engine::progress;
 use crate::engine::shard::Shard;
 use crate::error::{Error, Result};
+use crate::metadata::tiff_tags::{self, TagValue};
 
 /// What identifies and describes a tiled write.
 pub struct TiffPlan {
@@ -25,8 +24,8 @@ pub struct TiffPlan {
     /// One line identifying the job (pipeline, input, settings); a journal written by
     /// another job is not resumed.
     pub job: String,
-    /// Provenance stored in the file's ImageDescription.
-    pub description: String,
+    /// The tags describing the image: its metadata and infty's provenance.
+    pub tags: Vec<(u16, TagValue)>,
     /// Also write reduced-resolution levels (`write --pyramid`).
     pub pyramid: bool,
     /// Wait for the disk before the output takes its name (`--sync`).
@@ -120,7 +119,7 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
         Some(_) => Some(writer.tile_checksums().map_err(|e| failed("read back", e))?),
         None => None,
     };
-    writer.finish(&plan.description, &levels, checksums.as_deref()).map_err(|e| failed("write", e))?;
+    writer.finish(&plan.tags, &levels, checksums.as_deref()).map_err(|e| failed("write", e))?;
     std::fs::rename(&paths.part, output).map_err(|e| failed("write", e))?;
     let _ = std::fs::remove_file(&paths.journal);
     Ok(())
@@ -221,8 +220,6 @@ fn intact(entries: Vec<Entry>, part: &Path, stored: Option<&TiffSource>) -> std:
 /// The job fingerprint in a finished output's provenance, if it has one.
 fn finished_job(output: &Path) -> Option<String> {
     let file = std::io::BufReader::new(std::fs::File::open(output).ok()?);
-    let description =
-        ::tiff::decoder::Decoder::new(file).ok()?.get_tag_ascii_string(Tag::ImageDescription).ok()?;
-    let provenance: serde_json::Value = serde_json::from_str(&description).ok()?;
+    let provenance = tiff_tags::provenance(&mut ::tiff::decoder::Decoder::new(file).ok()?)?;
     provenance["job"].as_str().map(str::to_string)
 }

@@ -20,6 +20,7 @@ use crate::engine::grid::TILE;
 use crate::engine::source::Source;
 use crate::error::{Error, Result};
 use crate::format::{Depth, Header};
+use crate::metadata::{tiff_tags, Metadata};
 use crate::raster::Sample;
 
 /// The cache keeps the chunks of about two bands of output tiles (a tile row plus
@@ -47,6 +48,7 @@ pub struct TiffSource {
     stored: StoredChunks,
     /// The file, for reading stored chunks as they are.
     file: File,
+    metadata: Metadata,
 }
 
 struct Cache {
@@ -64,6 +66,7 @@ impl TiffSource {
         let file = File::open(path).map_err(|e| Error::input(format!("cannot open '{path}': {e}")))?;
         let width = header.info.width;
         let ycbcr = is_jpeg_ycbcr(&mut decoder);
+        let metadata = tiff_tags::read(&mut decoder);
         let chunks_across = width.div_ceil(chunk.0);
         // Chunk rows under one band of 256-px output tiles and their halos, twice.
         let band_rows = u64::from((TILE + 64).div_ceil(chunk.1) + 1);
@@ -81,6 +84,7 @@ impl TiffSource {
             cache: Mutex::new(cache),
             stored,
             file,
+            metadata,
         })
     }
 
@@ -263,6 +267,10 @@ impl Source for TiffSource {
             }
             Ok(())
         })
+    }
+
+    fn metadata(&self) -> Metadata {
+        self.metadata.clone()
     }
 
     fn as_tiff(&self) -> Option<&TiffSource> {

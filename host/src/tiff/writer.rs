@@ -13,9 +13,11 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::codec::sample_format_of;
+use super::ifd::{ifd_bytes, IfdEntry, IFD, IFD8, LONG, LONG8};
 use super::journal::Entry;
 use super::layout::Layout;
 use super::predictor::Predictor;
+use crate::metadata::tiff_tags::TagValue;
 
 /// A reduced-resolution level whose tiles are already in the file.
 pub struct Level {
@@ -136,12 +138,12 @@ impl TiledWriter {
         (0..self.counts.len()).map(checksum).collect()
     }
 
-    /// Writes the directories, the image's with `description` (provenance) and, for a
-    /// shard, its tiles' `checksums`, pointing to one per reduced-resolution level
-    /// (SubIFDs), and syncs the file if asked to.
+    /// Writes the directories, the image's with its descriptive `tags` (provenance,
+    /// metadata) and, for a shard, its tiles' `checksums`, pointing to one per
+    /// reduced-resolution level (SubIFDs), and syncs the file if asked to.
     pub fn finish(
         mut self,
-        description: &str,
+        tags: &[(u16, TagValue)],
         levels: &[Level],
         checksums: Option<&[u32]>,
     ) -> io::Result<()> {
@@ -151,7 +153,7 @@ impl TiledWriter {
         }
         let (layout, offsets, counts) =
             (self.layout, std::mem::take(&mut self.offsets), std::mem::take(&mut self.counts));
-        let main = self.append_ifd(&layout, &offsets, &counts, Some(description), &sub_ifds, checksums)?;
+        let main = self.append_ifd(&layout, &offsets, &counts, Some(tags), &sub_ifds, checksums)?;
         self.file.write_all_at(&self.header(main), 0)?;
         if self.sync {
             self.file.sync_all()?;
@@ -160,13 +162,13 @@ impl TiledWriter {
     }
 
     /// Appends one IFD (word-aligned) describing a tiled image; returns its offset.
-    /// Without a description it is a reduced-resolution level (NewSubfileType 1).
+    /// Without descriptive tags it is a reduced-resolution level (NewSubfileType 1).
     fn append_ifd(
         &mut self,
         l: &Layout,
         offsets: &[u64],
         counts: &[u64],
-        description: Option<&str>,
+        tags: Option<&[(u16, TagValue)]>,
         sub_ifds: &[u64],
         checksums: Option<&[u32]>,
     ) -> io::Result<u64> {
@@ -175,8 +177,9 @@ impl TiledWriter {
         let format = sample_format_of(l.depth);
         let (offsets_type, ifd_type) = if self.layout.big { (LONG8, IFD8) } else { (LONG, IFD) };
         let mut entries = Vec::new();
-        if description.is_none() {
-            entries.push(IfdEntry::longs(254, &[1]));
+        match tags {
+            Some(tags) => entries.extend(tags.iter().map(|(tag, value)| IfdEntry::of(*tag, value))),
+            None => entries.push(IfdEntry::longs(254, &[1])),
         }
         entries.extend([
             IfdEntry::longs(256, &[l.width]),
@@ -185,9 +188,6 @@ impl TiledWriter {
             IfdEntry::shorts(259, &[l.compression.tag()]),
             IfdEntry::shorts(262, &[if spp >= 3 { 2 } else { 1 }]),
         ]);
-        if let Some(description) = description {
-            entries.push(IfdEntry::ascii(270, description));
-        }
         entries.extend([
             IfdEntry::shorts(277, &[spp]),
             IfdEntry::shorts(284, &[1]),
@@ -212,6 +212,7 @@ impl TiledWriter {
         if let Some(checksums) = checksums {
             entries.push(IfdEntry::longs(TILE_CHECKSUMS, checksums));
         }
+        entries.sort_by_key(|e| e.tag);
         let at = self.end + (self.end & 1); // IFDs start on a word boundary
         let ifd = ifd_bytes(&entries, at, self.layout.big);
         self.file.write_all_at(&ifd, at)?;
@@ -251,84 +252,3 @@ pub fn start_writeback(file: &File, (from, len): (u64, u64)) {
 /// A private tag (in TIFF's reusable range) holding the CRC-32 of each tile of a
 /// shard, which `infty merge` verifies before copying the tile.
 pub const TILE_CHECKSUMS: u16 = 65421;
-
-const ASCII: u16 = 2;
-const SHORT: u16 = 3;
-const LONG: u16 = 4;
-const LONG8: u16 = 16;
-const IFD: u16 = 13;
-const IFD8: u16 = 18;
-
-/// One IFD entry: tag, type, count and the little-endian value bytes.
-struct IfdEntry {
-    tag: u16,
-    kind: u16,
-    count: u64,
-    data: Vec<u8>,
-}
-
-impl IfdEntry {
-    fn shorts(tag: u16, values: &[u16]) -> IfdEntry {
-        let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        IfdEntry { tag, kind: SHORT, count: values.len() as u64, data }
-    }
-
-    fn longs(tag: u16, values: &[u32]) -> IfdEntry {
-        let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        IfdEntry { tag, kind: LONG, count: values.len() as u64, data }
-    }
-
-    fn offsets(tag: u16, kind: u16, values: &[u64]) -> IfdEntry {
-        let data = if kind == LONG8 || kind == IFD8 {
-            values.iter().flat_map(|v| v.to_le_bytes()).collect()
-        } else {
-            values.iter().flat_map(|&v| (v as u32).to_le_bytes()).collect()
-        };
-        IfdEntry { tag, kind, count: values.len() as u64, data }
-    }
-
-    fn ascii(tag: u16, text: &str) -> IfdEntry {
-        let mut data: Vec<u8> = text.bytes().filter(|&b| b != 0).collect();
-        data.push(0);
-        IfdEntry { tag, kind: ASCII, count: data.len() as u64, data }
-    }
-}
-
-/// The IFD at `offset`: entries (sorted by tag), a zero next-IFD pointer, then the
-/// values too long to sit inside their entry.
-fn ifd_bytes(entries: &[IfdEntry], offset: u64, big: bool) -> Vec<u8> {
-    debug_assert!(entries.windows(2).all(|e| e[0].tag < e[1].tag), "TIFF wants tags in ascending order");
-    let (count_size, entry_size, inline) = if big { (8, 20, 8) } else { (2, 12, 4) };
-    let mut out = Vec::new();
-    let mut extra = Vec::new();
-    let extra_start = offset + (count_size + entries.len() * entry_size + inline) as u64;
-    let push_offset = |out: &mut Vec<u8>, v: u64| {
-        if big {
-            out.extend_from_slice(&v.to_le_bytes())
-        } else {
-            out.extend_from_slice(&(v as u32).to_le_bytes())
-        }
-    };
-    if big {
-        out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-    } else {
-        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    }
-    for e in entries {
-        out.extend_from_slice(&e.tag.to_le_bytes());
-        out.extend_from_slice(&e.kind.to_le_bytes());
-        push_offset(&mut out, e.count);
-        if e.data.len() <= inline {
-            let mut value = e.data.clone();
-            value.resize(inline, 0);
-            out.extend_from_slice(&value);
-        } else {
-            push_offset(&mut out, extra_start + extra.len() as u64);
-            extra.extend_from_slice(&e.data);
-            extra.resize(extra.len() + (extra.len() & 1), 0);
-        }
-    }
-    push_offset(&mut out, 0);
-    out.extend_from_slice(&extra);
-    out
-}

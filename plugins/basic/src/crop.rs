@@ -1,8 +1,8 @@
 //! `crop`: a window of the image.
 
 use infty_sdk::{
-    FieldMut, FieldRef, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo, SampleSupport,
-    Samples, SamplesMut, TypedMut, TypedRef, Window,
+    FieldMut, FieldRef, Geometry, ItemSpec, Operator, ParamSpec, Params, PluginError, RasterInfo,
+    SampleSupport, Samples, SamplesMut, TypedMut, TypedRef, Window,
 };
 
 /// `crop`: the output raster is the window `(x, y, width, height)` of the input.
@@ -39,6 +39,10 @@ impl Operator for Crop {
             .with_help("choose --x, --y, --width and --height inside the image"));
         }
         Ok(RasterInfo { width: self.window.width, height: self.window.height, ..input })
+    }
+
+    fn geometry(params: &Params, _input: RasterInfo, _output: RasterInfo) -> Result<Geometry, PluginError> {
+        Ok(Geometry::offset(params.int("x")? as f64, params.int("y")? as f64))
     }
 
     fn input_window(&self, output: Window, _input: RasterInfo) -> Result<Window, PluginError> {
