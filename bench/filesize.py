@@ -1,6 +1,7 @@
 """File sizes of compressed TIFF output: infty beside libvips and GDAL (see bench/filesize).
 
-Inputs: the first N photographs of data/wallpapers (by name), each written once as an
+Inputs: the first N photographs of data/wallpapers (by name), or the images --image names
+(bench/inpaint's 16384² photo, say), each written once as an
 uncompressed tiled (256) TIFF at u8, u16 (v * 257) and f32 (v / 255) into
 target/bench-data/filesize. Every tool rewrites every input tiled 256 with the same
 compression; each tool's total output size (MB, and as a share of the uncompressed
@@ -65,13 +66,15 @@ def main():
     parser.add_argument("--depths", default="u8,u16,f32")
     parser.add_argument("--compressions", default="deflate,zstd,lzw")
     parser.add_argument("--data", default="target/bench-data/filesize")
+    parser.add_argument("--image", action="append", help="an image to use instead of the photographs")
     args = parser.parse_args()
-    photos = sorted(glob.glob("data/wallpapers/*"))[: args.photos]
+    photos = args.image or sorted(glob.glob("data/wallpapers/*"))[: args.photos]
     depths = args.depths.split(",")
     inputs = make_inputs(photos, depths, args.data)
     out = os.path.join(args.data, "out.tif")
     megapixels = sum(cv2.imread(p, cv2.IMREAD_REDUCED_GRAYSCALE_8).size * 64 for p in photos) / 1e6
-    print(f"{len(photos)} photographs of data/wallpapers (about {megapixels:.0f} MP), RGB, tiled 256; "
+    source = "the given images" if args.image else "photographs of data/wallpapers"
+    print(f"{len(photos)} {source} (about {megapixels:.0f} MP), RGB, tiled 256; "
           f"sizes in MB (share of the uncompressed input), seconds best of {args.runs}")
     for depth in depths:
         raw = sum(os.path.getsize(p) for p in inputs[depth]) / 1e6

@@ -67,7 +67,7 @@ pub fn write_spec() -> ItemSpec {
         )
         .param(
             ParamSpec::int("level", "deflate or zstd compression level").default_int(0).at_least(0.0).at_most(22.0).with_help(
-                "0: each library's default, zlib's 6 for deflate (as libvips and GDAL write) and zstd's 3. \
+                "0: libvips' and GDAL's defaults, 6 for deflate and 9 for zstd. \
                  Deflate takes 1 (fastest) to 9 (smallest), zstd 1 to 22. Tiled files (deflate, zstd).",
             ),
         )
