@@ -13,7 +13,7 @@ pub fn linspace(n: i64) -> Vec<f32> {
 
 /// The K nearest points of one item to every grid node, nearest first: positions into
 /// the item's point list and squared distances, each `R²·K` long.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Neighbours {
     /// Positions n into the point list.
     pub index: Vec<i64>,
@@ -108,12 +108,12 @@ pub fn interpolate_to_grid(
 ) -> (Tensor, Vec<Neighbours>) {
     let nodes = linspace(uno_res);
     let (b, n) = (layout.batch, layout.n);
-    let found: Vec<Neighbours> = (0..b as usize)
-        .map(|item| {
-            let pixels = layout.pixels.as_ref().map(|p| p[item].as_slice());
-            nearest_to_grid(layout.size as usize, pixels, &nodes, k as usize)
-        })
-        .collect();
+    let search = |pixels| nearest_to_grid(layout.size as usize, pixels, &nodes, k as usize);
+    let found: Vec<Neighbours> = match &layout.pixels {
+        Some(lists) => lists.iter().map(|list| search(Some(list))).collect(),
+        // Every pixel of every item: one search serves the whole batch.
+        None => vec![search(None); b as usize],
+    };
     let global: Vec<i64> = found
         .iter()
         .enumerate()
