@@ -3,9 +3,8 @@
 //! hold all its image data (a cut one decodes to gray, without an error), and a PNG's
 //! palette must be whole RGB entries (png 0.18.1 panics on one that is not).
 
-use std::io::{BufRead, Cursor, Read, Seek, SeekFrom, Write};
-
 use std::borrow::Cow;
+use std::io::{BufRead, Cursor, Read, Seek, SeekFrom, Write};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;

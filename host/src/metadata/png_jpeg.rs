@@ -12,7 +12,8 @@ use super::{Metadata, Resolution, ResolutionUnit};
 
 const METRES_PER_INCH: f64 = 0.0254;
 
-/// The metadata in a PNG's chunks before its image data; `source` is left where it was.
+/// The resolution and text in a PNG's chunks before its image data (its ICC profile comes
+/// from the image decoder, as a JPEG's does); `source` is left where it was.
 pub fn read_png<R: BufRead + Seek>(source: &mut R) -> Result<Metadata, String> {
     let start = source.stream_position().map_err(|e| e.to_string())?;
     let reader = png::Decoder::new(&mut *source).read_info().map_err(|e| e.to_string())?;
@@ -32,10 +33,9 @@ pub fn read_png<R: BufRead + Seek>(source: &mut R) -> Result<Metadata, String> {
     for t in &info.utf8_text {
         text.push((t.keyword.clone(), t.get_text().map_err(|e| e.to_string())?));
     }
-    let icc = info.icc_profile.as_ref().map(|p| p.to_vec());
     drop(reader);
     source.seek(SeekFrom::Start(start)).map_err(|e| e.to_string())?;
-    Ok(Metadata { icc, resolution, text, ..Metadata::default() })
+    Ok(Metadata { resolution, text, ..Metadata::default() })
 }
 
 /// The PNG header of a `width`×`height` image carrying `metadata`.
