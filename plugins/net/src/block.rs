@@ -4,7 +4,7 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::layers::{gelu, layer_norm, like, linear, scale_shift, LayerNorm, Linear};
+use crate::layers::{gelu, layer_norm, like, linear, modulation, LayerNorm, Linear};
 use crate::sparse::{conv2d_weight, resized, Layout};
 
 /// What every block of one forward pass shares.
@@ -49,7 +49,8 @@ impl Modulation {
             (Some((z1, z2)), Some(z)) => Some(1 + z2.forward(&gelu(&z1.forward(z))).unsqueeze(1)),
             _ => None,
         };
-        scale_shift(&self.norm.forward(h), &st[0], &st[1], zs.as_ref())
+        let (scale, shift) = modulation(&st[0], &st[1], zs.as_ref());
+        self.norm.modulated(h, &scale, &shift)
     }
 }
 

@@ -6,6 +6,8 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use crate::fused;
+
 /// PyTorch's default initialisation of Linear and Conv layers (kaiming_uniform with
 /// a = √5, and the bias alike): U(±1/√fan_in) (docs/reference.md §4.7).
 fn torch_default(fan_in: i64) -> nn::Init {
@@ -92,22 +94,32 @@ pub fn layer_norm(p: nn::Path, channels: i64) -> LayerNorm {
     LayerNorm(nn::layer_norm(p, vec![channels], Default::default()))
 }
 
-impl Module for LayerNorm {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let (w, b) = (self.0.ws.as_ref().map(|w| like(w, x)), self.0.bs.as_ref().map(|b| like(b, x)));
-        x.layer_norm(self.0.normalized_shape.as_slice(), w.as_ref(), b.as_ref(), 1e-5, false)
+impl LayerNorm {
+    /// `LN(x)·scale + shift` with a per-item `(scale, shift)` (each `(B, 1, C)`).
+    pub fn modulated(&self, x: &Tensor, scale: &Tensor, shift: &Tensor) -> Tensor {
+        self.apply(x, Some((scale, shift)))
+    }
+
+    fn apply(&self, x: &Tensor, modulation: Option<(&Tensor, &Tensor)>) -> Tensor {
+        let (w, b) = (self.0.ws.as_ref().expect("affine"), self.0.bs.as_ref().expect("affine"));
+        fused::layer_norm(x, &like(w, x), &like(b, x), 1e-5, modulation)
     }
 }
 
-/// `(f·(1 + s) + b)·zs` (the reference's time then latent modulation, with `zs` =
-/// `1 + z_mlp(z)`, or 1 without a latent) in one pass over `f`: the small per-item
-/// factors are combined first, `f·((1 + s)·zs) + b·zs`.
-pub fn scale_shift(f: &Tensor, s: &Tensor, b: &Tensor, zs: Option<&Tensor>) -> Tensor {
-    let (scale, shift) = match zs {
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self.apply(x, None)
+    }
+}
+
+/// The reference's time then latent modulation, `(f·(1 + s) + b)·zs` with `zs` =
+/// `1 + z_mlp(z)` (or 1 without a latent), as the `(scale, shift)` of `f·scale + shift`:
+/// the small per-item factors are combined first, `f·((1 + s)·zs) + b·zs`.
+pub fn modulation(s: &Tensor, b: &Tensor, zs: Option<&Tensor>) -> (Tensor, Tensor) {
+    match zs {
         Some(zs) => ((1 + s) * zs, b * zs),
         None => (1 + s, b.shallow_clone()),
-    };
-    shift.addcmul(f, &scale)
+    }
 }
 
 /// The exact (erf) GELU of `nn.GELU()`.
@@ -132,15 +144,25 @@ impl ChannelNorm {
         Self { weight: p.ones("weight", &shape), bias: p.zeros("bias", &shape), eps }
     }
 
-    /// Normalises `x` over dimension 1: one native LayerNorm over the channels of the
-    /// NHWC view. In the grid U-Net's channels-last layout that view is contiguous, so
-    /// this is a single pass (a `var` and a `mean` over a strided dimension cost 20% of
-    /// the reference's U-Net; docs/network.md#profile).
+    /// Normalises `x` over dimension 1: one LayerNorm over the channels of the NHWC
+    /// view. In the grid U-Net's channels-last layout that view is contiguous, so this is
+    /// a single pass (a `var` and a `mean` over a strided dimension cost 20% of the
+    /// reference's U-Net; docs/network.md#profile).
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.apply(x, None)
+    }
+
+    /// `LN(x)·scale + shift` with a per-item `(scale, shift)` (each `(B, C, 1, 1)`).
+    pub fn modulated(&self, x: &Tensor, scale: &Tensor, shift: &Tensor) -> Tensor {
+        let nhwc = |t: &Tensor| t.permute([0, 2, 3, 1]);
+        self.apply(x, Some((&nhwc(scale), &nhwc(shift))))
+    }
+
+    fn apply(&self, x: &Tensor, modulation: Option<(&Tensor, &Tensor)>) -> Tensor {
         let c = self.weight.size()[1];
         let (weight, bias) = (like(&self.weight, x).view([c]), like(&self.bias, x).view([c]));
         let nhwc = x.permute([0, 2, 3, 1]);
-        nhwc.layer_norm([c], Some(&weight), Some(&bias), self.eps, false).permute([0, 3, 1, 2])
+        fused::layer_norm(&nhwc, &weight, &bias, self.eps, modulation).permute([0, 3, 1, 2])
     }
 }
 

@@ -6,7 +6,7 @@ use tch::Tensor;
 
 use crate::config::NetConfig;
 use crate::layers::{
-    channels_last, conv2d, conv_transpose2d, gelu, layer_norm, linear, scale_shift, ChannelNorm, Conv,
+    channels_last, conv2d, conv_transpose2d, gelu, layer_norm, linear, modulation, ChannelNorm, Conv,
     ConvTranspose, LayerNorm, Linear,
 };
 
@@ -48,7 +48,7 @@ impl ConvBlock {
     }
 
     fn forward(&self, x: &Tensor, temb: Option<&Tensor>, z: Option<&Tensor>, train: bool) -> Tensor {
-        let h = self.norm.forward(&self.conv_in.forward(&gelu(&self.norm_in.forward(x))));
+        let h = self.conv_in.forward(&gelu(&self.norm_in.forward(x)));
         let per_channel = |t: Tensor| t.unsqueeze(-1).unsqueeze(-1);
         let zs = match (&self.z, z) {
             (Some((z1, z2)), Some(z)) => Some(1 + per_channel(z2.forward(&gelu(&z1.forward(z))))),
@@ -57,9 +57,10 @@ impl ConvBlock {
         let h = match temb {
             Some(temb) => {
                 let st = per_channel(self.time.forward(&gelu(temb))).chunk(2, 1);
-                scale_shift(&h, &st[0], &st[1], zs.as_ref())
+                let (scale, shift) = modulation(&st[0], &st[1], zs.as_ref());
+                self.norm.modulated(&h, &scale, &shift)
             }
-            None => zs.map_or(h.shallow_clone(), |zs| h * zs),
+            None => zs.map_or_else(|| self.norm.forward(&h), |zs| self.norm.forward(&h) * zs),
         };
         let h = self.conv_out.forward(&gelu(&h).dropout(self.dropout, train));
         let res = self.res_conv.as_ref().map_or_else(|| x.shallow_clone(), |conv| conv.forward(x));
