@@ -11,7 +11,7 @@ RULES = [
     ("set-up: weight initialisation", r"uniform_kernel|CPUGeneratorImpl|normal_kernel|randperm"),
     ("oneDNN kernels: convolutions (and bf16 matrix products)", r"\[JIT\]|dnnl::impl::cpu::x64::jit_|convolution|conv_|depthwise"),
     ("matrix products (linear, attention)", r"mkl_blas|sgemm|brgemm|matmul|gemm"),
-    ("normalisation (LayerNorm)", r"layer_norm|LayerNorm|RowwiseMoments|Welford|var_mean|batch_norm"),
+    ("normalisation (LayerNorm)", r"layer_norm|LayerNorm|RowwiseMoments|Welford|var_mean|batch_norm|fused::normalise"),
     ("attention (softmax, flash)", r"flash_attention|softmax|_exp_reduce_sum"),
     ("copies and layout changes", r"copy_kernel|direct_copy|reduced_float_copy|index_copy|index_select"
                                   r"|cat_serial|cat_|gather|scatter|fill_kernel|fill_non_native|memmove|memcpy|memset"

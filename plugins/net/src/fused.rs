@@ -59,7 +59,7 @@ fn fused_layer_norm(
     modulation: Option<(&Tensor, &Tensor)>,
 ) -> Option<Tensor> {
     let (items, c) = (x.size()[0], *x.size().last().expect("features have a channel dimension"));
-    if !(c as usize).is_multiple_of(LANES) || !matches!(x.kind(), Kind::Float | Kind::BFloat16) {
+    if c == 0 || !(c as usize).is_multiple_of(LANES) || !matches!(x.kind(), Kind::Float | Kind::BFloat16) {
         return None;
     }
     // The per-item affine map of the normalised row, in float32: LN's weight and bias
@@ -76,10 +76,7 @@ fn fused_layer_norm(
     let x = x.contiguous();
     let out = Tensor::empty(x.size(), (x.kind(), Device::Cpu));
     let (c, rows) = (c as usize, (x.numel() as i64 / c) as usize);
-    let kernel = match x.kind() {
-        Kind::Float => Kernel::F32,
-        _ => Kernel::Bf16,
-    };
+    let kind = x.kind();
     let (x_at, out_at) = (x.data_ptr() as usize, out.data_ptr() as usize);
     // SAFETY: `w` and `b` are contiguous float32 CPU tensors, alive until the end.
     let affine =
@@ -90,8 +87,8 @@ fn fused_layer_norm(
         // kind matched; the shares are disjoint and `out` is fresh, so no two threads
         // touch the same output and nothing else aliases it.
         unsafe {
-            match kernel {
-                Kernel::F32 => normalise_f32(
+            match kind {
+                Kind::Float => normalise_f32(
                     rows_at(x_at, start, len),
                     rows_at_mut(out_at, start, len),
                     share.start,
@@ -99,7 +96,7 @@ fn fused_layer_norm(
                     &affine,
                     eps as f32,
                 ),
-                Kernel::Bf16 => normalise_bf16(
+                _ => normalise_bf16(
                     rows_at(x_at, start, len),
                     rows_at_mut(out_at, start, len),
                     share.start,
@@ -111,12 +108,6 @@ fn fused_layer_norm(
         }
     });
     Some(out)
-}
-
-/// The element types the pass is built for.
-enum Kernel {
-    F32,
-    Bf16,
 }
 
 /// The per-item weight and bias, `(items, C)` row-major, float32.
