@@ -1,7 +1,7 @@
 //! `infty upscale` and the `superres` operator through the real binary, with the
 //! bundled default model on a crop of the bundled sample photo: PNG and tiled TIFF in,
 //! output size round(scale × input), any tiling gives the same pixels, resume and
-//! shards give identical files, encode mode with an unguided model, bad input refused.
+//! shards give identical files, --samples averages draws, encode mode with an unguided model, bad input refused.
 
 use infty_e2e::images::{Image, Samples};
 use infty_e2e::{artifacts, workspace_root, Infty};
@@ -111,6 +111,32 @@ fn any_tiling_gives_the_same_pixels_at_a_non_integer_scale() {
     eprintln!("tiles of 32 vs one tile of 256: max difference {max:e}");
     // Batches are fixed by the patch lattice, not by the tile: the same bits.
     assert_eq!(max, 0.0, "max difference {max}");
+}
+
+#[test]
+fn samples_averages_the_draws_of_the_seed() {
+    let infty = infty();
+    let model = default_model();
+    photo_crop(&infty, "in.png", 48, 40);
+    let run = |extra: &str, out: &str| {
+        let step = format!("upscale --scale 2 --steps 6 --device cpu --model {model} {extra}");
+        infty.pipeline(&format!("read in.png ! {step} ! write {out} --depth f32")).assert_ok();
+        values(&infty, out).1
+    };
+    // Draw k of a seed is keyed as the seed + k·2³², so the two draws `--samples 2`
+    // averages are also the single samples of these two seeds.
+    let first = run("--seed 0", "draw0.tif");
+    let second = run("--seed 4294967296", "draw1.tif");
+    let mean = run("--samples 2", "mean.tif");
+    let max = mean
+        .iter()
+        .zip(first.iter().zip(&second))
+        .map(|(m, (a, b))| (m - (a + b) / 2.0).abs())
+        .fold(0.0, f64::max);
+    let apart = first.iter().zip(&second).map(|(a, b)| (a - b).abs()).sum::<f64>() / first.len() as f64;
+    eprintln!("draws apart by {apart:.4} on average; their mean vs --samples 2: max difference {max:e}");
+    assert!(apart > 1e-3, "the two draws are the same sample");
+    assert!(max < 1e-6, "--samples 2 is not the mean of the two draws: max difference {max}");
 }
 
 #[test]

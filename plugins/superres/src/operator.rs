@@ -56,7 +56,8 @@ impl SuperRes {
             inv_snr: (!settings.keep_mollified).then_some(settings.inv_snr),
             strength: settings.strength,
         };
-        let sampler = PatchSampler::new(model, setup, (!settings.free).then_some(settings.scale))?;
+        let sampler =
+            PatchSampler::new(model, setup, settings.samples, (!settings.free).then_some(settings.scale))?;
         Ok(SuperRes { overlap: overlap.min(side / 2), settings, sampler, kept: Mutex::default() })
     }
 

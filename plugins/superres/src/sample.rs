@@ -13,6 +13,8 @@ pub struct PatchSampler {
     chain: PatchChain,
     /// Output pixels per input pixel, when each step's x̂0 is pulled towards the input.
     consistency: Option<f64>,
+    /// Samples averaged per patch.
+    samples: u32,
     /// The patch side in output pixels.
     pub side: u32,
 }
@@ -24,20 +26,21 @@ pub struct Patch {
 }
 
 impl PatchSampler {
-    /// Sampling on patches of `setup.side` output pixels; `consistency` is the scale
-    /// when each step's x̂0 is to agree with the input.
+    /// Sampling on patches of `setup.side` output pixels, the mean of `samples` samples
+    /// each; `consistency` is the scale when each step's x̂0 is to agree with the input.
     pub fn new(
         model: ModelBox,
         setup: ChainSetup<'_>,
+        samples: u32,
         consistency: Option<f64>,
     ) -> Result<PatchSampler, PluginError> {
         let info = model.info();
         let side = setup.side;
         let chain = PatchChain::new(&info, setup)?;
-        Ok(PatchSampler { model, info, chain, consistency, side })
+        Ok(PatchSampler { model, info, chain, consistency, samples: samples.max(1), side })
     }
 
-    /// The samples of `patches` (3 planes each, in [−1, 1]), noise keyed on `raster`.
+    /// The output of `patches` (3 planes each, in [−1, 1]), noise keyed on `raster`.
     pub fn sample(&self, patches: &[Patch], raster: RasterInfo) -> Result<Vec<Vec<f32>>, PluginError> {
         let batch = patches.len() as u32;
         let z = self.encode(patches)?;
@@ -65,13 +68,24 @@ impl PatchSampler {
             Ok(eps.into())
         };
         let origins: Vec<(u32, u32)> = patches.iter().map(|p| p.origin).collect();
-        let x =
-            self.chain.run(&origins, raster, &mollified_guides.concat(), &vec![0; origins.len()], denoise)?;
-        let per_patch = x.len() / patches.len();
-        x.chunks_exact(per_patch)
-            .zip(patches)
-            .map(|(planes, patch)| self.finish(planes, &patch.guide))
-            .collect()
+        let starts = mollified_guides.concat();
+        // The mean of independent samples (noise draws 0, 1, …): towards the posterior
+        // mean E[x | input] as they grow, the output of least squared error.
+        let mut mean: Vec<Vec<f32>> = Vec::new();
+        for draw in 0..self.samples {
+            let x = self.chain.run(&origins, raster, &starts, &vec![draw; origins.len()], &denoise)?;
+            let per_patch = x.len() / patches.len();
+            for (i, (planes, patch)) in x.chunks_exact(per_patch).zip(patches).enumerate() {
+                let sample = self.finish(planes, &patch.guide)?;
+                match mean.get_mut(i) {
+                    Some(sum) => sum.iter_mut().zip(&sample).for_each(|(s, v)| *s += v),
+                    None => mean.push(sample),
+                }
+            }
+        }
+        let n = self.samples as f32;
+        mean.iter_mut().flatten().for_each(|v| *v /= n);
+        Ok(mean)
     }
 
     /// Back-projection of the step's x̂0 onto the input (as in ILVR and DDNM): x̂0 gains

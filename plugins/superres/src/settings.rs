@@ -32,6 +32,15 @@ infty_sdk::settings! {
                      input noised to that timestep and keeps more of it (0.4: best PSNR and SSIM measured \
                      with the default model, scripts/eval-sr).",
                 ),
+        pub samples: u32 = ParamSpec::int("samples", "samples averaged per patch (their mean: fewer errors, less texture)")
+            .default_int(1)
+            .at_least(1.0)
+            .at_most(64.0)
+            .with_help(
+                "The mean of several samples tends to the posterior mean, the output of least \
+                 squared error (best PSNR); one sample keeps the texture the model generates. \
+                 Each sample costs a full run.",
+            ),
         pub seed: u64 = param::seed(),
         pub device: String = param::device(),
         pub precision: String = param::precision(),
