@@ -265,7 +265,10 @@ mod tests {
     fn the_fused_pass_equals_libtorch_ops() {
         tch::manual_seed(3);
         let _guard = tch::no_grad_guard();
-        for (kind, tolerance) in [(Kind::Float, 2e-5), (Kind::BFloat16, 0.07)] {
+        // Relative to the value: libtorch rounds bf16 twice (after the norm, after the
+        // modulation) where the fused pass rounds once, so they may differ by about two
+        // units in the last place, 2⁻⁶ of the value in bf16.
+        for (kind, tolerance) in [(Kind::Float, 1e-5), (Kind::BFloat16, 1.0 / 64.0)] {
             assert!(fused_layer_norm(
                 &Tensor::zeros([1, 2, 40], (kind, Device::Cpu)),
                 &Tensor::ones([40], (kind, Device::Cpu)),
@@ -285,10 +288,11 @@ mod tests {
                 for modulation in [None, Some((&s, &t))] {
                     let fused = fused_layer_norm(&x, &w, &b, 1e-5, modulation).expect("a fused kind");
                     let expected = unfused(&x, &w, &b, modulation);
-                    let err = (fused.to_kind(Kind::Float) - expected.to_kind(Kind::Float))
-                        .abs()
-                        .max()
-                        .double_value(&[]);
+                    let expected = expected.to_kind(Kind::Float);
+                    let err = ((fused.to_kind(Kind::Float) - &expected).abs()
+                        / expected.abs().clamp_min(1.0))
+                    .max()
+                    .double_value(&[]);
                     assert!(err < tolerance, "{kind:?} C={c} modulated={}: {err:e}", modulation.is_some());
                 }
             }

@@ -60,7 +60,10 @@ impl ConvBlock {
                 let (scale, shift) = modulation(&st[0], &st[1], zs.as_ref());
                 self.norm.modulated(&h, &scale, &shift)
             }
-            None => zs.map_or_else(|| self.norm.forward(&h), |zs| self.norm.forward(&h) * zs),
+            None => {
+                let f = self.norm.forward(&h);
+                zs.map_or_else(|| f.shallow_clone(), |zs| &f * zs)
+            }
         };
         let h = self.conv_out.forward(&gelu(&h).dropout(self.dropout, train));
         let res = self.res_conv.as_ref().map_or_else(|| x.shallow_clone(), |conv| conv.forward(x));
