@@ -265,10 +265,11 @@ mod tests {
     fn the_fused_pass_equals_libtorch_ops() {
         tch::manual_seed(3);
         let _guard = tch::no_grad_guard();
-        // Relative to the value: libtorch rounds bf16 twice (after the norm, after the
-        // modulation) where the fused pass rounds once, so they may differ by about two
-        // units in the last place, 2⁻⁶ of the value in bf16.
-        for (kind, tolerance) in [(Kind::Float, 1e-5), (Kind::BFloat16, 1.0 / 64.0)] {
+        // The expected value is libtorch's ops in f32 on the same (rounded) inputs. The
+        // fused pass computes in f32 and rounds once, so in bf16 it is within half a unit
+        // in the last place of that, 2⁻⁸ of the value. libtorch's own bf16 ops are not the
+        // yardstick: they round after the norm as well, and how depends on the CPU.
+        for (kind, relative) in [(Kind::Float, 1e-5), (Kind::BFloat16, 1.0 / 256.0)] {
             assert!(fused_layer_norm(
                 &Tensor::zeros([1, 2, 40], (kind, Device::Cpu)),
                 &Tensor::ones([40], (kind, Device::Cpu)),
@@ -279,21 +280,25 @@ mod tests {
             .is_none());
             for c in [32, 48, 128] {
                 let opts = (Kind::Float, Device::Cpu);
-                let x = (Tensor::randn([3, 50, c], opts) * 3 + 1).to_kind(kind);
-                let (w, b) = (Tensor::randn([c], opts).to_kind(kind), Tensor::randn([c], opts).to_kind(kind));
-                let (s, t) = (
-                    Tensor::randn([3, 1, c], opts).to_kind(kind),
-                    Tensor::randn([3, 1, c], opts).to_kind(kind),
-                );
-                for modulation in [None, Some((&s, &t))] {
-                    let fused = fused_layer_norm(&x, &w, &b, 1e-5, modulation).expect("a fused kind");
-                    let expected = unfused(&x, &w, &b, modulation);
-                    let expected = expected.to_kind(Kind::Float);
-                    let err = ((fused.to_kind(Kind::Float) - &expected).abs()
-                        / expected.abs().clamp_min(1.0))
-                    .max()
-                    .double_value(&[]);
-                    assert!(err < tolerance, "{kind:?} C={c} modulated={}: {err:e}", modulation.is_some());
+                let rounded = |t: Tensor| t.to_kind(kind);
+                let x = rounded(Tensor::randn([3, 50, c], opts) * 3 + 1);
+                let (w, b) = (rounded(Tensor::randn([c], opts)), rounded(Tensor::randn([c], opts)));
+                let (s, t) =
+                    (rounded(Tensor::randn([3, 1, c], opts)), rounded(Tensor::randn([3, 1, c], opts)));
+                let f32 = |t: &Tensor| t.to_kind(Kind::Float);
+                for modulated in [false, true] {
+                    let fused = fused_layer_norm(&x, &w, &b, 1e-5, modulated.then_some((&s, &t)))
+                        .expect("a fused kind");
+                    let (s32, t32) = (f32(&s), f32(&t));
+                    let expected = unfused(&f32(&x), &f32(&w), &f32(&b), modulated.then_some((&s32, &t32)));
+                    let excess =
+                        ((fused.to_kind(Kind::Float) - &expected).abs() - expected.abs() * relative - 1e-5)
+                            .max()
+                            .double_value(&[]);
+                    assert!(
+                        excess <= 0.0,
+                        "{kind:?} C={c} modulated={modulated}: {excess:e} beyond the bound"
+                    );
                 }
             }
         }
