@@ -10,7 +10,6 @@
 //! operator is `Serial`, and go straight to the sink: an in-memory raster here, or a
 //! tiled TIFF written as tiles finish (`crate::tiff::sink`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use infty_sdk::plugin::GeometryExtension;
@@ -185,19 +184,8 @@ impl<'a> Job<'a> {
             }
             Ok(())
         };
-        let next = AtomicUsize::new(0);
-        let failure: Mutex<Option<Error>> = Mutex::new(None);
-        let work = || {
-            while let Some(&index) = computed.get(next.fetch_add(1, Ordering::Relaxed)) {
-                if let Err(error) = one(index) {
-                    failure.lock().expect("failure lock").get_or_insert(error);
-                    next.store(computed.len(), Ordering::Relaxed);
-                }
-            }
-        };
         let workers = if self.parallel() { rayon::current_num_threads() } else { 1 };
-        rayon::scope(|scope| (0..workers).for_each(|_| scope.spawn(|_| work())));
-        failure.into_inner().expect("failure lock").map_or(Ok(()), Err)
+        super::workers::in_order(&computed, workers, |&index| one(index))
     }
 
     /// The whole output in memory, for formats written in one piece.

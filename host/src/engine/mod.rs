@@ -10,3 +10,4 @@ pub mod planes;
 pub mod progress;
 pub mod shard;
 pub mod source;
+pub mod workers;

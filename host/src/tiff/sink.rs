@@ -14,6 +14,7 @@ use super::writer::{start_writeback, TiledWriter};
 use crate::engine::job::Job;
 use crate::engine::progress;
 use crate::engine::shard::Shard;
+use crate::engine::workers;
 use crate::error::{Error, Result};
 use crate::metadata::tiff_tags::{self, TagValue};
 
@@ -75,19 +76,25 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
     };
     let result = match stored {
         // Nothing changes a pixel and the input stores tiles as the output would:
-        // copy them as they are, without decoding, in runs stored back to back.
-        Some(tiff) => stored_runs(tiff, &todo).try_for_each(|run| {
-            let (from, _) = tiff.stored_at(run[0]);
-            let tiles: Vec<_> = run
-                .iter()
-                .map(|&index| {
-                    let (at, count) = tiff.stored_at(index);
-                    Entry { index, offset: at - from, count, crc: None }
-                })
-                .collect();
-            let len = tiles.last().map_or(0, |t| t.offset + t.count);
-            store(&tiles, &|offset| tiff.copy_stored(from, len, &file, offset))
-        }),
+        // copy them as they are, without decoding, in runs stored back to back. The
+        // runs go to every worker in order: one copy at a time waits for the disk's
+        // read and its write in turn.
+        Some(tiff) => workers::in_order(
+            &stored_runs(tiff, &todo).collect::<Vec<_>>(),
+            rayon::current_num_threads(),
+            |run| {
+                let (from, _) = tiff.stored_at(run[0]);
+                let tiles: Vec<_> = run
+                    .iter()
+                    .map(|&index| {
+                        let (at, count) = tiff.stored_at(index);
+                        Entry { index, offset: at - from, count, crc: None }
+                    })
+                    .collect();
+                let len = tiles.last().map_or(0, |t| t.offset + t.count);
+                store(&tiles, &|offset| tiff.copy_stored(from, len, &file, offset))
+            },
+        ),
         None => job.for_tiles(&layout.grid(), &todo, |index, samples| {
             let bytes = layout
                 .encode_tile(layout.tile_window(index), &samples)
@@ -126,12 +133,13 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
 }
 
 /// `tiles` cut into runs of consecutive tiles stored back to back in `tiff`, each
-/// at most 64 MiB: one copy each.
+/// at most 8 MiB (unless one tile is larger): one copy each, small enough that the
+/// workers copy neighbouring runs and the file is read nearly in order.
 fn stored_runs<'t>(tiff: &'t TiffSource, tiles: &'t [u32]) -> impl Iterator<Item = &'t [u32]> + 't {
     let mut run_bytes = tiles.first().map_or(0, |&t| tiff.stored_at(t).1);
     tiles.chunk_by(move |&a, &b| {
         let ((at, len), (next, next_len)) = (tiff.stored_at(a), tiff.stored_at(b));
-        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 64 << 20;
+        let joins = b == a + 1 && at + len == next && run_bytes + next_len <= 8 << 20;
         run_bytes = if joins { run_bytes + next_len } else { next_len };
         joins
     })
