@@ -113,8 +113,11 @@ fn the_view_page_shows_two_images_side_by_side_in_a_real_browser() {
     infty.run(&["view", "small.png", "big.png", "--output", "page.html"]).assert_ok();
     let page = infty.path("page.html");
     // Zoomed in 8 times, each viewer fetches tiles of its image's own level (10 and 11).
-    let dom = browse(&page, "#zoom=8", "--dump-dom");
-    assert!(dom.contains("data-deepest=\"[10,11]\""), "deepest levels loaded: {}", deepest(&dom));
+    // Headless Chromium's virtual time can run out before the zoomed tiles arrive when
+    // the machine is busy (seen once in a full test run): up to three page loads.
+    let zoomed = |dom: &String| dom.contains("data-deepest=\"[10,11]\"");
+    let dom = (0..3).map(|_| browse(&page, "#zoom=8", "--dump-dom")).find(zoomed).unwrap_or_default();
+    assert!(zoomed(&dom), "deepest levels loaded: {}", deepest(&dom));
     // Not zoomed, the screenshot shows the gradient in each half, not the background.
     let shot = infty.path("shot.png");
     browse(&page, "", &format!("--screenshot={}", shot.display()));
