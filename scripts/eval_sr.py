@@ -170,6 +170,11 @@ def seam_score(sr, scale):
     return across / inside
 
 
+def evaluation_photos(folder):
+    """The photos in `folder` (PNG and JPEG), in name order."""
+    return sorted(p for p in folder.iterdir() if p.suffix in (".png", ".jpg"))
+
+
 def crop(rgb, size, scale):
     """A centred crop of at most size×size whose sides are multiples of the scale's
     denominator-free part (so the low resolution is whole pixels)."""
@@ -238,7 +243,7 @@ def main():
                         help="PNG: crops of bicubic, back-projection, infty and the original")
     parser.add_argument("upscale_args", nargs="*", help="extra infty upscale parameters (after --)")
     args = parser.parse_args()
-    photos = sorted(p for p in args.photos.iterdir() if p.suffix in (".png", ".jpg"))
+    photos = evaluation_photos(args.photos)
     shown = {int(i) for i in np.linspace(0, len(photos) - 1, min(FIGURE_PHOTOS, len(photos)))}
     work = pathlib.Path(tempfile.mkdtemp(prefix="eval-sr-"))
     methods = ["bicubic", "lanczos3", "back-projection", "infty"]

@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--inv-snrs", default="0.3,0.1")
     args = parser.parse_args()
     settings = [(float(s), float(e)) for s in args.sigmas.split(",") for e in args.inv_snrs.split(",")]
-    photos = sorted(p for p in args.photos.iterdir() if p.suffix in (".png", ".jpg"))
+    photos = sr.evaluation_photos(args.photos)
     print("| scale | back-projection | " + " | ".join(f"σ {s:g}, ε {e:g}" for s, e in settings) + " |")
     print("|---" * (len(settings) + 2) + "|")
     for scale in (float(s) for s in args.scales.split(",")):
