@@ -130,8 +130,10 @@ def main():
                 continue
             timed = {"infty": [], "peer": []}
             rss = {"infty": 0.0, "peer": 0.0}
-            for _ in range(args.runs):
-                for who, command in (("infty", ours), ("peer", peer)):
+            for round in range(args.runs):
+                # Who goes first alternates, so neither always follows the other's writeback.
+                order = (("infty", ours), ("peer", peer))
+                for who, command in order[:: 1 if round % 2 == 0 else -1]:
                     if command is None:
                         continue
                     seconds, mib = measure(command, out, args.from_disk, [src])

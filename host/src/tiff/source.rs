@@ -2,6 +2,7 @@
 //! source, with a small cache of decoded chunks shared by the worker threads. The
 //! header is checked (see `limits`) before anything is read.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
@@ -115,8 +116,8 @@ impl TiffSource {
         self.file.read_exact_at(&mut bytes, at).map(|()| bytes)
     }
 
-    /// Copies `len` stored bytes from `from` into `out` at `offset`: in the kernel where
-    /// it can (`copy_file_range`), else through a buffer.
+    /// Copies `len` stored bytes from `from` into `out` at `offset`, through a buffer
+    /// kept by the calling thread.
     pub fn copy_stored(&self, from: u64, len: u64, out: &File, offset: u64) -> io::Result<()> {
         // Tiles are usually stored in order: have the kernel read the bytes after these
         // while they are copied. Only a hint.
@@ -129,30 +130,12 @@ impl TiffSource {
                 libc::POSIX_FADV_WILLNEED,
             )
         };
-        let mut done = 0;
-        while done < len {
-            let (mut off_in, mut off_out) = ((from + done) as libc::loff_t, (offset + done) as libc::loff_t);
-            let (fd_in, fd_out) = (self.file.as_raw_fd(), out.as_raw_fd());
-            // SAFETY: both descriptors belong to open files; the offsets are locals.
-            let n = unsafe {
-                libc::copy_file_range(fd_in, &mut off_in, fd_out, &mut off_out, (len - done) as usize, 0)
-            };
-            match n {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n if n > 0 => done += n as u64,
-                _ => {
-                    let error = io::Error::last_os_error();
-                    let unsupported = [libc::EXDEV, libc::ENOSYS, libc::EOPNOTSUPP, libc::EINVAL];
-                    if done > 0 || !unsupported.contains(&error.raw_os_error().unwrap_or(0)) {
-                        return Err(error);
-                    }
-                    let mut bytes = vec![0; len as usize];
-                    self.file.read_exact_at(&mut bytes, from)?;
-                    return out.write_all_at(&bytes, offset);
-                }
-            }
-        }
-        Ok(())
+        thread_local!(static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) });
+        BUFFER.with_borrow_mut(|buffer| {
+            buffer.resize(len as usize, 0);
+            self.file.read_exact_at(buffer, from)?;
+            out.write_all_at(buffer, offset)
+        })
     }
 
     /// Calls `copy` with each decoded chunk `window` overlaps and where: the chunk's
