@@ -132,10 +132,10 @@ def main():
                 continue
             timed = {"infty": [], "peer": []}
             rss = {"infty": 0.0, "peer": 0.0}
-            for round in range(args.runs):
+            for run in range(args.runs):
                 # Who goes first alternates, so neither always follows the other's writeback.
                 order = (("infty", ours), ("peer", peer))
-                for who, command in order[:: 1 if round % 2 == 0 else -1]:
+                for who, command in order[:: 1 if run % 2 == 0 else -1]:
                     if command is None:
                         continue
                     seconds, mib = measure(command, out, args.from_disk, [src])
