@@ -133,10 +133,10 @@ pub fn run_to_tiff(job: &Job<'_>, layout: Layout, output: &Path, plan: &TiffPlan
 }
 
 /// `tiles` cut into runs of consecutive tiles stored back to back in `tiff`, each at
-/// most 1 MiB (unless one tile is larger): one read and one write each. A run stays in
-/// the core's cache between the two (8 MiB runs went through memory, and took up to four
-/// times as long in the page cache); the workers copy neighbouring runs, so the file is
-/// read nearly in order.
+/// most 1 MiB (unless one tile is larger): one read and one write each. A run fits the
+/// core's L2 cache between the two (with 8 MiB runs, some copies in the page cache took
+/// four times as long); the workers copy neighbouring runs, so the file is read nearly
+/// in order.
 fn stored_runs<'t>(tiff: &'t TiffSource, tiles: &'t [u32]) -> impl Iterator<Item = &'t [u32]> + 't {
     let mut run_bytes = tiles.first().map_or(0, |&t| tiff.stored_at(t).1);
     tiles.chunk_by(move |&a, &b| {
