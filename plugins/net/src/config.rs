@@ -64,6 +64,11 @@ pub struct NetConfig {
     /// Diffusion steps of the training schedule.
     #[serde(default = "thousand")]
     pub diffusion_steps: i64,
+    /// k > 0: the model diffuses k·(x − guide), the detail its guide lacks, scaled to
+    /// about the range of an image (residual prediction, as SRDiff, Li et al. 2022);
+    /// 0: the image itself, as the reference.
+    #[serde(default)]
+    pub residual_scale: f64,
 }
 
 fn three() -> i64 {
@@ -159,6 +164,9 @@ impl NetConfig {
         }
         if !(self.mollifier_sigma > 0.0 && self.layer_norm_eps > 0.0) {
             return Err("mollifier_sigma and layer_norm_eps must be positive".into());
+        }
+        if !(self.residual_scale >= 0.0 && self.residual_scale.is_finite()) {
+            return Err(format!("residual_scale must be 0 or positive, got {}", self.residual_scale));
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! latents in, a chain of the chosen sampler ([`PatchChain`]), the Wiener inverse out
 //! (docs/reference.md §5.2, §6).
 
+use infty_kit::guide::{from_residual, to_residual};
 use infty_kit::patches::{ChainSetup, PatchChain};
 use infty_kit::resample::{area, lowres_guide};
 use infty_sdk::{ModelBox, ModelInfo, ModelInput, PluginError, Points, RasterInfo, Step};
@@ -15,6 +16,8 @@ pub struct PatchSampler {
     consistency: Option<f64>,
     /// Samples averaged per patch.
     samples: u32,
+    /// k of a model that diffuses k·(x − guide) ([`ModelInfo::residual_scale`]).
+    residual: Option<f32>,
     /// The patch side in output pixels.
     pub side: u32,
 }
@@ -37,7 +40,8 @@ impl PatchSampler {
         let info = model.info();
         let side = setup.side;
         let chain = PatchChain::new(&info, setup)?;
-        Ok(PatchSampler { model, info, chain, consistency, samples: samples.max(1), side })
+        let residual = info.residual_scale();
+        Ok(PatchSampler { model, info, chain, consistency, samples: samples.max(1), residual, side })
     }
 
     /// The output of `patches` (3 planes each, in [−1, 1]), noise keyed on `raster`.
@@ -68,15 +72,20 @@ impl PatchSampler {
             Ok(eps.into())
         };
         let origins: Vec<(u32, u32)> = patches.iter().map(|p| p.origin).collect();
-        let starts = mollified_guides.concat();
+        // Each chain starts from its guide: the image, or a residual of zero.
+        let starts = match self.residual {
+            Some(_) => vec![0.0; patches.iter().map(|p| p.guide.len()).sum()],
+            None => mollified_guides.concat(),
+        };
         // The mean of independent samples (noise draws 0, 1, …): towards the posterior
         // mean E[x | input] as they grow, the output of least squared error.
         let mut mean: Vec<Vec<f32>> = Vec::new();
         for draw in 0..self.samples {
             let x = self.chain.run(&origins, raster, &starts, &vec![draw; origins.len()], &denoise)?;
             let per_patch = x.len() / patches.len();
-            for (i, (planes, patch)) in x.chunks_exact(per_patch).zip(patches).enumerate() {
-                let sample = self.finish(planes, &patch.guide)?;
+            let items = x.chunks_exact(per_patch).zip(patches).zip(&mollified_guides);
+            for (i, ((planes, patch), mollified_guide)) in items.enumerate() {
+                let sample = self.finish(planes, &patch.guide, mollified_guide)?;
                 match mean.get_mut(i) {
                     Some(sum) => sum.iter_mut().zip(&sample).for_each(|(s, v)| *s += v),
                     None => mean.push(sample),
@@ -103,7 +112,12 @@ impl PatchSampler {
         let mut x0 = vec![0f32; x.len()];
         self.chain.schedule.predict_x0(index, x, eps, &mut x0);
         for (x0, guide) in x0.chunks_exact_mut(x.len() / mollified_guides.len()).zip(mollified_guides) {
-            self.project(x0, guide, scale)?;
+            let mut image = self.to_image(x0.to_vec(), guide);
+            self.project(&mut image, guide, scale)?;
+            match self.residual {
+                Some(k) => x0.copy_from_slice(&to_residual(&image, guide, k)),
+                None => x0.copy_from_slice(&image),
+            }
         }
         self.chain.schedule.eps_from_x0(index, x, &x0, eps);
         Ok(())
@@ -127,12 +141,28 @@ impl PatchSampler {
     /// The sample of one patch: unmollified unless kept mollified, then (with the
     /// consistency pull) back-projected once more, which also restores the low
     /// frequencies the Wiener inverse damps by 1/(1 + inv-snr²).
-    fn finish(&self, planes: &[f32], guide: &[f32]) -> Result<Vec<f32>, PluginError> {
-        let Some(mut out) = self.chain.unmollify(planes)? else { return Ok(planes.to_vec()) };
+    fn finish(
+        &self,
+        planes: &[f32],
+        guide: &[f32],
+        mollified_guide: &[f32],
+    ) -> Result<Vec<f32>, PluginError> {
+        let Some(unmollified) = self.chain.unmollify(planes)? else {
+            return Ok(self.to_image(planes.to_vec(), mollified_guide));
+        };
+        let mut out = self.to_image(unmollified, guide);
         if let Some(scale) = self.consistency {
             self.project(&mut out, guide, scale)?;
         }
         Ok(out)
+    }
+
+    /// The image a diffused sample stands for: itself, or `guide` plus a residual.
+    fn to_image(&self, diffused: Vec<f32>, guide: &[f32]) -> Vec<f32> {
+        match self.residual {
+            Some(k) => from_residual(&diffused, guide, k),
+            None => diffused,
+        }
     }
 
     /// x ← x + guide − lowres_guide(x), clamped: x downscaled and evaluated back then

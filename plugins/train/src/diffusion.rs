@@ -1,10 +1,11 @@
 //! The forward process of ∞-Diff on a crop (docs/reference.md §1.4, §3.3 step 4):
 //! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target Tξ, with T the installed `mollify`
 //! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
-//! guide fields a guided model reads.
+//! guide fields a guided model reads. A model with a `residual_scale` k diffuses
+//! k·(x0 − guide) in place of x0.
 
 use infty_kit::fill::membrane_fill;
-use infty_kit::guide::{fill_guide, mask_guide};
+use infty_kit::guide::{fill_guide, mask_guide, to_residual};
 use infty_kit::resample::lowres_guide;
 use infty_sdk::schedule::{BetaSchedule, Schedule};
 use infty_sdk::{FieldMut, FieldRef, GuideKind, ModelInfo, OperatorBox, PluginError, RasterInfo};
@@ -65,6 +66,8 @@ pub struct Diffusion {
     pub alphas_cumprod: Vec<f64>,
     pub size: u32,
     pub guide: GuideKind,
+    /// k of a model that diffuses k·(x0 − guide) ([`ModelInfo::residual_scale`]).
+    residual_scale: Option<f32>,
     mollify: OperatorBox,
 }
 
@@ -90,10 +93,21 @@ impl Diffusion {
         let sigma = info.mollifier_sigma.to_string();
         let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)])
             .map_err(|e| e.with_help("training needs the mollifier plugin (org.infty.mollifier)"))?;
+        let residual_scale = info.residual_scale();
+        if residual_scale.is_some() && !matches!(guide, GuideKind::LowRes | GuideKind::Fill) {
+            return Err(PluginError::invalid_param(
+                "config",
+                format!(
+                    "residual_scale needs a guide that estimates the image (lowres or fill), not '{}'",
+                    guide.name()
+                ),
+            ));
+        }
         Ok(Diffusion {
             alphas_cumprod: Schedule::named(schedule, steps).alphas_cumprod,
             size: info.train_size,
             guide,
+            residual_scale,
             mollify,
         })
     }
@@ -101,32 +115,41 @@ impl Diffusion {
     /// Noises the crop `x0` (RGB planes in [0, 1]) at `t` with noise and guide from `rng`.
     pub fn noise(&self, x0: &[f32], t: u32, rng: &mut impl Rng) -> Result<Noised, PluginError> {
         let x0: Vec<f32> = x0.iter().map(|v| v * 2.0 - 1.0).collect();
+        let (guide, known) = self.guide(&x0, rng)?;
+        let diffused = match self.residual_scale {
+            Some(k) => to_residual(&x0, &guide, k),
+            None => x0.clone(),
+        };
         let xi: Vec<f32> = (0..x0.len()).map(|_| rng.sample(StandardNormal)).collect();
         // T is linear: T(a x0 + b ξ) = a Tx0 + b Tξ.
-        let (t_x0, target) = (self.mollify(&x0)?, self.mollify(&xi)?);
+        let (t_x0, target) = (self.mollify(&diffused)?, self.mollify(&xi)?);
         let ab = self.alphas_cumprod[t as usize];
         let (a, b) = (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32);
         let x_t = t_x0.iter().zip(&target).map(|(x, n)| a * x + b * n).collect();
-        let (guide, known) = match self.guide {
+        Ok(Noised { x0, x_t, target, guide, known, t })
+    }
+
+    /// The guide field of the crop `x0` (planes in [−1, 1]) and the known pixels.
+    fn guide(&self, x0: &[f32], rng: &mut impl Rng) -> Result<(Vec<f32>, Vec<f32>), PluginError> {
+        Ok(match self.guide {
             GuideKind::None => (Vec::new(), Vec::new()),
             GuideKind::LowRes => {
                 let (lo, hi) = LOWRES_FACTORS;
                 let factor = rng.gen_range(lo.ln()..hi.ln()).exp();
-                (lowres_guide(&x0, self.size, factor)?, Vec::new())
+                (lowres_guide(x0, self.size, factor)?, Vec::new())
             }
             GuideKind::Mask => {
                 let known = random_mask(self.size, rng);
-                (mask_guide(&x0, &known), known)
+                (mask_guide(x0, &known), known)
             }
             GuideKind::Fill => {
                 let known = random_mask(self.size, rng);
-                let mut filled = x0.clone();
+                let mut filled = x0.to_vec();
                 let is_known: Vec<bool> = known.iter().map(|&k| k > 0.0).collect();
                 membrane_fill(&mut filled, &is_known, self.size as usize, self.size as usize);
                 (fill_guide(&filled, &known), known)
             }
-        };
-        Ok(Noised { x0, x_t, target, guide, known, t })
+        })
     }
 
     fn mollify(&self, planes: &[f32]) -> Result<Vec<f32>, PluginError> {

@@ -225,6 +225,14 @@ impl ModelInfo {
             .map_err(|e| PluginError::invalid_input(format!("the model's config is not JSON: {e}")))?;
         GuideKind::from_name(config.get("guide").and_then(|g| g.as_str()).unwrap_or(""))
     }
+
+    /// k when the model diffuses k·(x − guide) rather than x: the `residual_scale` entry
+    /// of the config (absent or 0: none).
+    pub fn residual_scale(&self) -> Option<f32> {
+        let config: serde_json::Value = serde_json::from_str(&self.config_json).ok()?;
+        let k = config.get("residual_scale")?.as_f64()?;
+        (k > 0.0).then_some(k as f32)
+    }
 }
 
 impl ItemSpec {
