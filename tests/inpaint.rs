@@ -199,6 +199,13 @@ fn at_a_tiny_strength_a_ramp_is_filled_back_exactly() {
     // the chain changes nothing: the start must come back through the Wiener inverse
     // unharmed, at patch edges (mirrored by T) too.
     let infty = infty();
+    let worst = ramp_error(&infty, &default_model());
+    assert!(worst <= 1.0, "the ramp came back {worst} levels off");
+}
+
+/// The largest error (in levels) of `model` at a tiny strength on a linear ramp with
+/// two holes.
+fn ramp_error(infty: &Infty, model: &str) -> f64 {
     let (width, height) = (160u32, 96u32);
     let ramp: Vec<u8> = (0..width * height)
         .flat_map(|i| {
@@ -208,59 +215,73 @@ fn at_a_tiny_strength_a_ramp_is_filled_back_exactly() {
         .collect();
     let image = Image { width, height, channels: 3, samples: Samples::U8(ramp) };
     std::fs::write(infty.path("ramp.png"), image.encode(ImageFormat::Png)).unwrap();
-    mask(&infty, "mask.png", width, height, &[(30, 20, 70, 50), (120, 10, 6, 80)]);
-    let model = default_model();
-    let args = inpaint("ramp.png", "out.png", "mask.png", &model, &["--strength", "0.0005"]);
+    mask(infty, "ramp-mask.png", width, height, &[(30, 20, 70, 50), (120, 10, 6, 80)]);
+    let args = inpaint("ramp.png", "ramp-out.png", "ramp-mask.png", model, &["--strength", "0.0005"]);
     infty.run(&args).assert_ok();
-    let (input, out) = (pixels(&infty, "ramp.png"), pixels(&infty, "out.png"));
-    let worst = input.iter().zip(&out).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    assert!(worst <= 1.0, "the ramp came back {worst} levels off");
+    let (input, out) = (pixels(infty, "ramp.png"), pixels(infty, "ramp-out.png"));
+    input.iter().zip(&out).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
 }
 
 #[test]
 fn a_fill_guided_model_trained_by_infty_train_inpaints() {
     let infty = infty();
     photo(&infty);
-    std::fs::create_dir(infty.path("data")).unwrap();
-    std::fs::copy(infty.path("in.png"), infty.path("data/0.png")).unwrap();
-    std::fs::copy(infty.path("in.png"), infty.path("data/1.png")).unwrap();
-    let init = default_model();
-    let train = [
-        "train",
-        "data",
-        "run",
-        "--guide",
-        "fill",
-        "--init",
-        &init,
-        "--steps",
-        "1",
-        "--batch",
-        "2",
-        "--val-crops",
-        "2",
-        "--ema-decay",
-        "0",
-        "--device",
-        "cpu",
-    ];
-    let run = infty.run(&train);
-    run.assert_ok();
+    let run = train_fill_model(&infty, "run", &[]);
     assert!(run.stderr.contains("419 tensors copied, 0 of another shape"), "{}", run.stderr);
     let run_json = std::fs::read_to_string(infty.path("run/run.json")).unwrap();
     assert!(run_json.contains(r#""guide": "fill""#) || run_json.contains(r#""guide":"fill""#), "{run_json}");
+    let psnr = box_psnr(&infty, &infty.path("run/model.safetensors").display().to_string());
+    eprintln!("fill-guided model, one step from default-inpaint: {psnr:.2} dB in the hole");
+    assert!(psnr > 17.0, "{psnr:.2} dB in the hole");
+}
+
+#[test]
+fn a_residual_fill_model_adds_to_its_filled_guide() {
+    let infty = infty();
+    photo(&infty);
+    // The default model's network, diffusing 10·(x − fill).
+    let run_json = std::fs::read_to_string(workspace_root().join("models/default-inpaint/run.json")).unwrap();
+    let mut config = serde_json::from_str::<serde_json::Value>(&run_json).unwrap()["model"].clone();
+    config["residual_scale"] = 10.0.into();
+    let config_path = infty.path("residual.json").display().to_string();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    train_fill_model(&infty, "run", &["--config", &config_path]).assert_ok();
     let model = infty.path("run/model.safetensors").display().to_string();
-    mask(&infty, "mask.png", 256, 256, &[HOLE]);
-    infty.run(&inpaint("in.png", "out.png", "mask.png", &model, &[])).assert_ok();
-    let (input, out) = (pixels(&infty, "in.png"), pixels(&infty, "out.png"));
+    // A residual of zero comes back as the fill, which on a ramp is the ramp.
+    let worst = ramp_error(&infty, &model);
+    assert!(worst <= 1.0, "the ramp came back {worst} levels off");
+    let psnr = box_psnr(&infty, &model);
+    eprintln!("residual fill model, one step from default-inpaint: {psnr:.2} dB in the hole");
+    assert!(psnr > 17.0, "{psnr:.2} dB in the hole");
+    let args = inpaint("in.png", "enc.png", "mask.png", &model, &["--mode", "encode"]);
+    infty.run(&args).assert_refused("diffuses what its filled guide lacks");
+    infty.assert_no_output("enc.png");
+}
+
+/// One training step of a fill-guided model from default-inpaint on the photo.
+fn train_fill_model(infty: &Infty, run: &str, extra: &[&str]) -> infty_e2e::Run {
+    std::fs::create_dir_all(infty.path("data")).unwrap();
+    std::fs::copy(infty.path("in.png"), infty.path("data/0.png")).unwrap();
+    std::fs::copy(infty.path("in.png"), infty.path("data/1.png")).unwrap();
+    let init = default_model();
+    let mut args = vec!["train", "data", run, "--guide", "fill", "--init", &init, "--steps", "1"];
+    args.extend(["--batch", "2", "--val-crops", "2", "--ema-decay", "0", "--device", "cpu"]);
+    args.extend(extra);
+    infty.run(&args)
+}
+
+/// PSNR (dB) in the box [`HOLE`] of the photo inpainted by `model`; checks that
+/// nothing moved away from the hole.
+fn box_psnr(infty: &Infty, model: &str) -> f64 {
+    mask(infty, "mask.png", 256, 256, &[HOLE]);
+    infty.run(&inpaint("in.png", "out.png", "mask.png", model, &[])).assert_ok();
+    let (input, out) = (pixels(infty, "in.png"), pixels(infty, "out.png"));
     let hole_error: Vec<f64> = (0..out.len() / 3)
         .filter(|&p| near_hole((p % 256) as i64, (p / 256) as i64, 0))
         .flat_map(|p| (0..3).map(move |c| 3 * p + c))
         .map(|i| (input[i] - out[i]).powi(2))
         .collect();
-    let psnr = 10.0 * (255.0f64.powi(2) / (hole_error.iter().sum::<f64>() / hole_error.len() as f64)).log10();
-    eprintln!("fill-guided model, one step from default-inpaint: {psnr:.2} dB in the hole");
-    assert!(psnr > 17.0, "{psnr:.2} dB in the hole");
     let moved = (0..out.len()).filter(|&i| input[i] != out[i]).map(|i| i / 3);
     assert!(moved.into_iter().all(|p| near_hole((p % 256) as i64, (p / 256) as i64, BORDER)));
+    10.0 * (255.0f64.powi(2) / (hole_error.iter().sum::<f64>() / hole_error.len() as f64)).log10()
 }

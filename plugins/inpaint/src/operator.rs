@@ -270,6 +270,11 @@ fn check_model(info: &ModelInfo, guided: bool, path: &str) -> Result<GuideUse, P
     match (info.guide().map_err(|e| e.with_param("model"))?, guided) {
         (GuideKind::Mask, true) if info.guide_channels == 4 => Ok(GuideUse::Known),
         (GuideKind::Fill, true) if info.guide_channels == 4 => Ok(GuideUse::Filled),
+        (GuideKind::Fill, false) if info.residual_scale().is_some() => Err(PluginError::invalid_param(
+            "mode",
+            format!("'{path}' diffuses what its filled guide lacks (residual_scale), so it needs its guide"),
+        )
+        .with_help("use --mode guided with this model")),
         (GuideKind::Mask | GuideKind::Fill, false) if info.guide_channels == 4 => Ok(GuideUse::Blind),
         (GuideKind::None, false) if info.guide_channels == 0 => Ok(GuideUse::None),
         (GuideKind::None, true) => Err(PluginError::invalid_param(

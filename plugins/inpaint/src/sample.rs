@@ -3,7 +3,7 @@
 //! the model's vector-Jacobian product at every step (∞-Diff §6, docs/reference.md §6):
 //! `x_{t−1} ← x_{t−1} − λ_t ∇_{x_t} ‖m ⊙ (μ̃0(x_t, t) − T x̄)‖²`.
 
-use infty_kit::guide::{fill_guide, mask_guide};
+use infty_kit::guide::{fill_guide, from_residual, mask_guide};
 use infty_kit::patches::{ChainSetup, PatchChain};
 use infty_sdk::{Denoised, ModelBox, ModelInfo, ModelInput, PluginError, Point, Points, RasterInfo, Step};
 
@@ -32,6 +32,8 @@ pub struct InpaintSampler {
     dc_gain: f32,
     /// Samples averaged per patch.
     samples: u32,
+    /// k of a model that diffuses k·(x − filled start) ([`ModelInfo::residual_scale`]).
+    residual: Option<f32>,
     /// The patch side in pixels.
     pub side: u32,
 }
@@ -57,7 +59,8 @@ impl InpaintSampler {
         let side = setup.side;
         let dc_gain = 1.0 + setup.inv_snr.map_or(0.0, |e| e * e) as f32;
         let chain = PatchChain::new(&info, setup)?;
-        Ok(InpaintSampler { model, info, chain, guide, guidance, by_alpha, dc_gain, samples, side })
+        let residual = info.residual_scale();
+        Ok(InpaintSampler { model, info, chain, guide, guidance, by_alpha, dc_gain, samples, residual, side })
     }
 
     /// The filled patches (3 planes each, in [−1, 1], unmollified), noise keyed on `raster`.
@@ -71,9 +74,14 @@ impl InpaintSampler {
             GuideUse::Filled => patches.iter().flat_map(|p| fill_guide(&p.start, &p.known)).collect(),
             GuideUse::Blind => vec![0.0; batch * 4 * area],
         };
-        // T x̄, the target of the guidance and (noised) the chain's start.
-        let targets =
-            patches.iter().map(|p| self.chain.mollify(&p.start)).collect::<Result<Vec<_>, _>>()?.concat();
+        // T x̄, the target of the guidance and (noised) the chain's start; for a residual
+        // model T·k(x̄ − x̄) = 0, as x̄ is the filled start.
+        let targets = match self.residual {
+            Some(_) => vec![0.0; 3 * area * batch],
+            None => {
+                patches.iter().map(|p| self.chain.mollify(&p.start)).collect::<Result<Vec<_>, _>>()?.concat()
+            }
+        };
         let mask: Vec<f32> = patches.iter().flat_map(|p| p.known.repeat(3)).collect();
         let mut denoise = |step: &Step, x: &[f32]| {
             let t = vec![step.model_t; batch];
@@ -104,7 +112,9 @@ impl InpaintSampler {
         // Only the chain's change to the start, x − T x̄, goes through the Wiener inverse;
         // x̄ itself passes exactly, as the inverse of T x̄ would lose its finest detail.
         // The inverse T/(T² + ε²) keeps 1/(1 + ε²) of a flat change; the fill must meet
-        // the known pixels at their level, so its gain at zero frequency is made 1.
+        // the known pixels at their level, so its gain at zero frequency is made 1. A
+        // residual model's change is k times the image's.
+        let gain = self.dc_gain / self.residual.unwrap_or(1.0);
         let chunk = 3 * area;
         x.chunks_exact(chunk)
             .zip(targets.chunks_exact(chunk))
@@ -112,10 +122,11 @@ impl InpaintSampler {
             .map(|((planes, target), patch)| {
                 let change: Vec<f32> = planes.iter().zip(target).map(|(x, t)| x - t).collect();
                 Ok(match self.chain.unmollify(&change)? {
-                    Some(change) => {
-                        patch.start.iter().zip(change).map(|(s, c)| s + c * self.dc_gain).collect()
-                    }
-                    None => planes.to_vec(),
+                    Some(change) => patch.start.iter().zip(change).map(|(s, c)| s + c * gain).collect(),
+                    None => match self.residual {
+                        Some(k) => from_residual(planes, &self.chain.mollify(&patch.start)?, k),
+                        None => planes.to_vec(),
+                    },
                 })
             })
             .collect()
