@@ -219,41 +219,45 @@ fn a_residual_model_trains_and_upscales_to_its_guide_plus_detail() {
     for i in 0..2 {
         std::fs::copy(infty.path("in.png"), infty.path(&format!("data/{i}.png"))).unwrap();
     }
-    // The default model's network, diffusing 10·(x − guide), from its weights.
-    let run_json = std::fs::read_to_string(workspace_root().join("models/default-sr/run.json")).unwrap();
-    let mut config = serde_json::from_str::<serde_json::Value>(&run_json).unwrap()["model"].clone();
-    config["residual_scale"] = 10.0.into();
-    let config_path = infty.path("residual.json").display().to_string();
-    std::fs::write(&config_path, config.to_string()).unwrap();
     let model = default_model();
-    let train = |guide: &str, run: &str| {
-        let args = ["train", "data", run, "--guide", guide, "--config", &config_path, "--init", &model];
-        let fast =
-            ["--steps", "2", "--batch", "2", "--val-crops", "2", "--ema-decay", "0", "--device", "cpu"];
-        infty.run(&args.into_iter().chain(fast).collect::<Vec<_>>())
-    };
-    train("mask", "masked").assert_refused("residual_scale needs a guide that estimates the image");
-    train("lowres", "run").assert_ok();
-
-    let residual = infty.path("run/model.safetensors").display().to_string();
-    let mut args = vec!["upscale", "in.png", "out.png", "--scale", "2"];
-    args.extend(upscale_args(&residual, &[]));
-    infty.run(&args).assert_ok();
     let mut args = vec!["upscale", "in.png", "plain.png", "--scale", "2"];
     args.extend(upscale_args(&model, &[]));
     infty.run(&args).assert_ok();
-    let ((_, low), (_, high), (_, plain)) =
-        (values(&infty, "in.png"), values(&infty, "out.png"), values(&infty, "plain.png"));
-    let consistency = consistency_psnr(&low, &high, 64, 64);
-    // The sample is the guide plus a residual divided by 10: near the default model's
-    // upscale, which adds little to its guide either.
-    let error = high.iter().zip(&plain).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / high.len() as f64;
-    let apart = -10.0 * error.log10();
-    eprintln!(
-        "residual model: consistency {consistency:.1} dB, {apart:.1} dB from the default model's output"
-    );
-    assert!(consistency > 35.0, "consistency {consistency:.1} dB");
-    assert!(apart > 30.0, "{apart:.1} dB from the default model's output");
+    let ((_, low), (_, plain)) = (values(&infty, "in.png"), values(&infty, "plain.png"));
+    // The default model's network, diffusing 10·(x − guide), from its weights; learning
+    // ε, and learning v.
+    let run_json = std::fs::read_to_string(workspace_root().join("models/default-sr/run.json")).unwrap();
+    for prediction in ["eps", "v"] {
+        let mut config = serde_json::from_str::<serde_json::Value>(&run_json).unwrap()["model"].clone();
+        config["residual_scale"] = 10.0.into();
+        config["prediction"] = prediction.into();
+        let config_path = infty.path(&format!("{prediction}.json")).display().to_string();
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let train = |guide: &str, run: &str| {
+            let args = ["train", "data", run, "--guide", guide, "--config", &config_path, "--init", &model];
+            let fast =
+                ["--steps", "2", "--batch", "2", "--val-crops", "2", "--ema-decay", "0", "--device", "cpu"];
+            infty.run(&args.into_iter().chain(fast).collect::<Vec<_>>())
+        };
+        train("mask", &format!("{prediction}-masked"))
+            .assert_refused("residual_scale needs a guide that estimates the image");
+        train("lowres", prediction).assert_ok();
+
+        let residual = infty.path(&format!("{prediction}/model.safetensors")).display().to_string();
+        let out = format!("{prediction}.png");
+        let mut args = vec!["upscale", "in.png", &out, "--scale", "2"];
+        args.extend(upscale_args(&residual, &[]));
+        infty.run(&args).assert_ok();
+        let (_, high) = values(&infty, &out);
+        let consistency = consistency_psnr(&low, &high, 64, 64);
+        // The sample is the guide plus a residual divided by 10: near the default model's
+        // upscale, which adds little to its guide either.
+        let error = high.iter().zip(&plain).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / high.len() as f64;
+        let apart = -10.0 * error.log10();
+        eprintln!("residual model ({prediction}): consistency {consistency:.1} dB, {apart:.1} dB from the default model's output");
+        assert!(consistency > 35.0, "{prediction}: consistency {consistency:.1} dB");
+        assert!(apart > 30.0, "{prediction}: {apart:.1} dB from the default model's output");
+    }
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::prediction::PREDICTIONS;
+
 /// Everything that fixes the network's shape and behaviour. Unknown keys are ignored
 /// when reading, so the golden manifest's `config` reads as one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +71,10 @@ pub struct NetConfig {
     /// 0: the image itself, as the reference.
     #[serde(default)]
     pub residual_scale: f64,
+    /// What the network outputs: `eps` (the noise, as the reference) or `v`
+    /// ([`crate::prediction`]).
+    #[serde(default = "eps")]
+    pub prediction: String,
 }
 
 fn three() -> i64 {
@@ -88,6 +94,9 @@ fn cosine() -> String {
 }
 fn thousand() -> i64 {
     1000
+}
+fn eps() -> String {
+    "eps".into()
 }
 
 /// The presets `--config` accepts.
@@ -164,6 +173,13 @@ impl NetConfig {
         }
         if !(self.mollifier_sigma > 0.0 && self.layer_norm_eps > 0.0) {
             return Err("mollifier_sigma and layer_norm_eps must be positive".into());
+        }
+        if !PREDICTIONS.contains(&self.prediction.as_str()) {
+            return Err(format!(
+                "prediction must be one of {}, got '{}'",
+                PREDICTIONS.join(", "),
+                self.prediction
+            ));
         }
         if !(self.residual_scale >= 0.0 && self.residual_scale.is_finite()) {
             return Err(format!("residual_scale must be 0 or positive, got {}", self.residual_scale));

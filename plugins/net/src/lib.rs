@@ -25,6 +25,7 @@ mod model;
 pub mod net;
 mod omp;
 pub mod precision;
+pub mod prediction;
 pub mod shapes;
 pub mod sparse;
 pub mod torch_thread;

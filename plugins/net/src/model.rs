@@ -13,6 +13,7 @@ use tch::{Device, Kind, Tensor};
 use crate::checkpoint::{self, FORMAT};
 use crate::config::{NetConfig, PRESETS};
 use crate::precision::Precision;
+use crate::prediction::VPrediction;
 use crate::sparse::Layout;
 use crate::train::{Hyper, Trainer};
 use crate::{device, torch_thread, Net};
@@ -27,6 +28,8 @@ pub struct NetModel {
     device: Device,
     /// Neighbours of the KNN interpolation: the fewest points an item may have.
     neighbours: usize,
+    /// Set when the network predicts v: its output becomes ε̂ before it is returned.
+    v: Option<VPrediction>,
 }
 
 struct Inner {
@@ -105,6 +108,9 @@ impl Model for NetModel {
             let inner = self.lock()?;
             let (x, t, z, layout) = self.decoder_input(input)?;
             write_points(&inner.net.denoise(&x, &t, &z, &layout), eps);
+            if let Some(v) = &self.v {
+                v.eps(&input.t, &input.x, eps);
+            }
             Ok(())
         })
     }
@@ -134,6 +140,10 @@ impl Model for NetModel {
             let (out, g) = inner.net.denoise_vjp(&x, &t, &z, &layout, &v);
             write_points(&out, eps);
             write_points(&g, grad);
+            if let Some(v) = &self.v {
+                v.eps(&input.t, &input.x, eps);
+                v.eps(&input.t, cotangent, grad);
+            }
             Ok(())
         })
     }
@@ -223,7 +233,8 @@ impl NetModel {
             config_json: serde_json::to_string(cfg).unwrap_or_default().into(),
         };
         let neighbours = cfg.knn_neighbours as usize;
-        Ok(Self { inner: Mutex::new(inner), info, device, neighbours })
+        let v = VPrediction::of(cfg)?;
+        Ok(Self { inner: Mutex::new(inner), info, device, neighbours, v })
     }
 
     /// The network; refused once a call panicked while holding it, since a training

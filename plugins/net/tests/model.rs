@@ -6,6 +6,7 @@ use infty_golden::Golden;
 use infty_net::checkpoint;
 use infty_net::NetModel;
 use infty_sdk::model::new_model_box;
+use infty_sdk::schedule::{BetaSchedule, Schedule};
 use infty_sdk::{Model, ModelBox, ModelInput, Point, Points, TrainBatch};
 use tch::Tensor;
 
@@ -140,7 +141,26 @@ fn noise(len: usize, seed: u64) -> Vec<f32> {
 #[test]
 fn the_vjp_matches_finite_differences() {
     let dir = tempfile::tempdir().unwrap();
-    let net = golden_model(&dir);
+    for (prediction, net) in [("eps", golden_model(&dir)), ("v", fresh_model(&dir, "v"))] {
+        let (analytic, numeric) = directional_derivatives(&net);
+        eprintln!("{prediction}: directional derivative: vjp {analytic:.6}, finite differences {numeric:.6}");
+        assert!((analytic - numeric).abs() <= 2e-3 * analytic.abs().max(1.0), "{analytic} vs {numeric}");
+    }
+}
+
+/// A new network of the golden tiny config (seed 0: the same weights every time) that
+/// predicts `prediction` (eps or v).
+fn fresh_model(dir: &tempfile::TempDir, prediction: &str) -> ModelBox {
+    let mut config = Golden::load("tiny_forward.safetensors").manifest()["config"].clone();
+    config["prediction"] = prediction.into();
+    let path = dir.path().join(format!("tiny-{prediction}.json"));
+    std::fs::write(&path, config.to_string()).unwrap();
+    model(&[("config", path.to_str().unwrap()), ("device", "cpu")]).unwrap()
+}
+
+/// dᵀ J_ε̂ᵀ v from the VJP, and the same by central differences of vᵀ ε̂ along d, at fixed
+/// pseudo-random x, v, d on sparse points of two items.
+fn directional_derivatives(net: &ModelBox) -> (f64, f64) {
     let points: Vec<Point> = (0..2u32)
         .flat_map(|_| (0..300u32).map(|i| Point { x: (i * 7) % 32, y: (i * 13 / 7) % 32 }))
         .collect();
@@ -168,8 +188,43 @@ fn the_vjp_matches_finite_differences() {
     let h = 1e-2f32;
     let shifted = |sign: f32| -> Vec<f32> { x.iter().zip(&d).map(|(x, d)| x + sign * h * d).collect() };
     let numeric = (input(&shifted(1.0)) - input(&shifted(-1.0))) / (2.0 * f64::from(h));
-    eprintln!("directional derivative: vjp {analytic:.6}, finite differences {numeric:.6}");
-    assert!((analytic - numeric).abs() <= 2e-3 * analytic.abs().max(1.0), "{analytic} vs {numeric}");
+    (analytic, numeric)
+}
+
+#[test]
+fn a_v_predicting_network_answers_eps() {
+    // The same weights read as ε- and as v-predicting: the second's answer is
+    // √ᾱ·(the first's) + √(1−ᾱ)·x_t, ᾱ of the config's schedule at each item's t.
+    let dir = tempfile::tempdir().unwrap();
+    let (eps_net, v_net) = (fresh_model(&dir, "eps"), fresh_model(&dir, "v"));
+    let (x, z, t) = (noise(2 * 3 * 32 * 32, 5), noise(16, 6), [900.0f32, 3.0]);
+    let answer = |net: &ModelBox| {
+        let input = ModelInput {
+            at: Points::dense(32, 2),
+            x: x[..].into(),
+            guide: Default::default(),
+            t: t[..].into(),
+            z: z[..].into(),
+        };
+        let mut out = vec![0.0; x.len()];
+        net.denoise(input, out.as_mut_slice().into()).unwrap();
+        out
+    };
+    let (raw, eps) = (answer(&eps_net), answer(&v_net));
+    let config = Golden::load("tiny_forward.safetensors").manifest()["config"].clone();
+    let schedule =
+        BetaSchedule::from_name(config["noise_schedule"].as_str().unwrap_or("cosine"), 32).unwrap();
+    let steps = config["diffusion_steps"].as_u64().unwrap_or(1000) as usize;
+    let alphas_cumprod = Schedule::named(schedule, steps).alphas_cumprod;
+    let per_item = x.len() / 2;
+    for (i, &t) in t.iter().enumerate() {
+        let ab = alphas_cumprod[t as usize];
+        let (a, b) = (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32);
+        let item = i * per_item..(i + 1) * per_item;
+        let expected: Vec<f32> =
+            raw[item.clone()].iter().zip(&x[item.clone()]).map(|(v, x)| a * v + b * x).collect();
+        assert!(max_diff(&eps[item], &expected) < 1e-5, "item {i} at t {t}");
+    }
 }
 
 /// A fixed training batch on the tiny preset's 64² crops: smooth images, noise with a

@@ -121,6 +121,7 @@ mod tests {
             x0: vec![0.0; 3 * 64],
             x_t: vec![0.0; 3 * 64],
             target: vec![0.0; 3 * 64],
+            noise: vec![0.0; 3 * 64],
             guide: Vec::new(),
             known,
             t: 0,

@@ -68,6 +68,8 @@ pub struct Diffusion {
     pub guide: GuideKind,
     /// k of a model that diffuses k·(x0 − guide) ([`ModelInfo::residual_scale`]).
     residual_scale: Option<f32>,
+    /// Whether the model learns v rather than ε ([`ModelInfo::predicts_v`]).
+    predicts_v: bool,
     mollify: OperatorBox,
 }
 
@@ -75,8 +77,10 @@ pub struct Diffusion {
 pub struct Noised {
     pub x0: Vec<f32>,
     pub x_t: Vec<f32>,
-    /// Tξ, what the model predicts.
+    /// What the model learns: Tξ, or v = √ᾱ·Tξ − √(1−ᾱ)·Tx0 for a v-predicting model.
     pub target: Vec<f32>,
+    /// Tξ, what the model's ε̂ is scored against whatever it learns.
+    pub noise: Vec<f32>,
     /// Empty without a guide.
     pub guide: Vec<f32>,
     /// For a mask guide, 1 where the pixel is known: the only pixels the encoder may
@@ -108,6 +112,7 @@ impl Diffusion {
             size: info.train_size,
             guide,
             residual_scale,
+            predicts_v: info.predicts_v(),
             mollify,
         })
     }
@@ -122,11 +127,16 @@ impl Diffusion {
         };
         let xi: Vec<f32> = (0..x0.len()).map(|_| rng.sample(StandardNormal)).collect();
         // T is linear: T(a x0 + b ξ) = a Tx0 + b Tξ.
-        let (t_x0, target) = (self.mollify(&diffused)?, self.mollify(&xi)?);
+        let (t_x0, t_xi) = (self.mollify(&diffused)?, self.mollify(&xi)?);
         let ab = self.alphas_cumprod[t as usize];
         let (a, b) = (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32);
-        let x_t = t_x0.iter().zip(&target).map(|(x, n)| a * x + b * n).collect();
-        Ok(Noised { x0, x_t, target, guide, known, t })
+        let x_t = t_x0.iter().zip(&t_xi).map(|(x, n)| a * x + b * n).collect();
+        let target = match self.predicts_v {
+            // v = √ᾱ·Tξ − √(1−ᾱ)·Tx0 (Salimans & Ho 2022, §4).
+            true => t_x0.iter().zip(&t_xi).map(|(x, n)| a * n - b * x).collect(),
+            false => t_xi.clone(),
+        };
+        Ok(Noised { x0, x_t, target, noise: t_xi, guide, known, t })
     }
 
     /// The guide field of the crop `x0` (planes in [−1, 1]) and the known pixels.

@@ -127,7 +127,7 @@ fn score(model: &ModelBox, size: u32, items: &[Noised], z: &[f32]) -> Result<(f6
     let at = Points::dense(size, items.len() as u32);
     let concat =
         |f: fn(&Noised) -> &Vec<f32>| items.iter().flat_map(|n| f(n).iter().copied()).collect::<Vec<_>>();
-    let (x_t, target, guide) = (concat(|n| &n.x_t), concat(|n| &n.target), concat(|n| &n.guide));
+    let (x_t, target, guide) = (concat(|n| &n.x_t), concat(|n| &n.noise), concat(|n| &n.guide));
     let t: Vec<f32> = items.iter().map(|n| n.t as f32).collect();
     let input = ModelInput {
         at,

@@ -233,6 +233,13 @@ impl ModelInfo {
         let k = config.get("residual_scale")?.as_f64()?;
         (k > 0.0).then_some(k as f32)
     }
+
+    /// Whether the network's training target is v = √ᾱ·ε − √(1−ᾱ)·x0 rather than ε: the
+    /// `prediction` entry of the config. Its calls answer ε̂ either way.
+    pub fn predicts_v(&self) -> bool {
+        let config: Option<serde_json::Value> = serde_json::from_str(&self.config_json).ok();
+        config.is_some_and(|c| c.get("prediction").and_then(|p| p.as_str()) == Some("v"))
+    }
 }
 
 impl ItemSpec {
