@@ -5,7 +5,7 @@
 
 use image::ImageFormat;
 use infty_e2e::images::{Image, Samples};
-use infty_e2e::{artifacts, workspace_root, Infty};
+use infty_e2e::{artifacts, bundled_config_with, workspace_root, Infty};
 
 /// The default `--border`.
 const BORDER: i64 = 2;
@@ -240,11 +240,8 @@ fn a_residual_fill_model_adds_to_its_filled_guide() {
     let infty = infty();
     photo(&infty);
     // The default model's network, diffusing 10·(x − fill).
-    let run_json = std::fs::read_to_string(workspace_root().join("models/default-inpaint/run.json")).unwrap();
-    let mut config = serde_json::from_str::<serde_json::Value>(&run_json).unwrap()["model"].clone();
-    config["residual_scale"] = 10.0.into();
-    let config_path = infty.path("residual.json").display().to_string();
-    std::fs::write(&config_path, config.to_string()).unwrap();
+    let config_path =
+        bundled_config_with(&infty, "default-inpaint", "residual.json", &[("residual_scale", 10.0.into())]);
     train_fill_model(&infty, "run", &["--config", &config_path]).assert_ok();
     let model = infty.path("run/model.safetensors").display().to_string();
     // A residual of zero comes back as the fill, which on a ramp is the ramp.

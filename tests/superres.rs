@@ -4,7 +4,7 @@
 //! shards give identical files, --samples averages draws, encode mode with an unguided model, bad input refused.
 
 use infty_e2e::images::{Image, Samples};
-use infty_e2e::{artifacts, workspace_root, Infty};
+use infty_e2e::{artifacts, bundled_config_with, workspace_root, Infty};
 
 fn infty() -> Infty {
     let plugins =
@@ -226,13 +226,9 @@ fn a_residual_model_trains_and_upscales_to_its_guide_plus_detail() {
     let ((_, low), (_, plain)) = (values(&infty, "in.png"), values(&infty, "plain.png"));
     // The default model's network, diffusing 10·(x − guide), from its weights; learning
     // ε, and learning v.
-    let run_json = std::fs::read_to_string(workspace_root().join("models/default-sr/run.json")).unwrap();
     for prediction in ["eps", "v"] {
-        let mut config = serde_json::from_str::<serde_json::Value>(&run_json).unwrap()["model"].clone();
-        config["residual_scale"] = 10.0.into();
-        config["prediction"] = prediction.into();
-        let config_path = infty.path(&format!("{prediction}.json")).display().to_string();
-        std::fs::write(&config_path, config.to_string()).unwrap();
+        let changes = [("residual_scale", 10.0.into()), ("prediction", prediction.into())];
+        let config_path = bundled_config_with(&infty, "default-sr", &format!("{prediction}.json"), &changes);
         let train = |guide: &str, run: &str| {
             let args = ["train", "data", run, "--guide", guide, "--config", &config_path, "--init", &model];
             let fast =

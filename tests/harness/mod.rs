@@ -73,6 +73,25 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
+/// A config file `file` in `infty`'s folder: the network config of the bundled model
+/// `models/<model>` (its `run.json`), with `changes` made to it. Returns its path.
+pub fn bundled_config_with(
+    infty: &Infty,
+    model: &str,
+    file: &str,
+    changes: &[(&str, serde_json::Value)],
+) -> String {
+    let run_json =
+        std::fs::read_to_string(workspace_root().join(format!("models/{model}/run.json"))).unwrap();
+    let mut config = serde_json::from_str::<serde_json::Value>(&run_json).unwrap()["model"].clone();
+    for (key, value) in changes {
+        config[*key] = value.clone();
+    }
+    let path = infty.path(file).display().to_string();
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
 /// What a run of `infty` did.
 pub struct Run {
     pub code: i32,

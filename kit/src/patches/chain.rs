@@ -54,15 +54,15 @@ impl PatchChain {
         let (train_steps, size, noise_mul) =
             (info.diffusion_steps.to_string(), info.train_size.to_string(), ratio.to_string());
         // x̂0 is clamped to [−1, 1] as an image; a residual model's x̂0 is k·(x − guide),
-        // which that range does not bound (the tasks clamp the image they add it to).
-        let clip = if info.residual_scale().is_some() { "true" } else { "false" };
+        // which that range does not bound (the tasks clamp the image they return).
+        let no_clip = if info.residual_scale().is_some() { "true" } else { "false" };
         let common = [
             ("steps", setup.steps),
             ("schedule", info.noise_schedule.as_str()),
             ("train-steps", &train_steps),
             ("schedule-resolution", &size),
             ("noise-mul", &noise_mul),
-            ("no-clip", clip),
+            ("no-clip", no_clip),
         ];
         // A bad --steps is named by the sampler; an unknown sampler is ours to name.
         let sampler = infty_sdk::host::sampler(setup.sampler, &common).map_err(|e| {

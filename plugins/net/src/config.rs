@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::prediction::PREDICTIONS;
-
 /// Everything that fixes the network's shape and behaviour. Unknown keys are ignored
 /// when reading, so the golden manifest's `config` reads as one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,8 +71,19 @@ pub struct NetConfig {
     pub residual_scale: f64,
     /// What the network outputs: `eps` (the noise, as the reference) or `v`
     /// ([`crate::prediction`]).
-    #[serde(default = "eps")]
-    pub prediction: String,
+    #[serde(default)]
+    pub prediction: Prediction,
+}
+
+/// What the network outputs ([`crate::prediction`]); written `eps` or `v` in a config.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prediction {
+    /// The noise, as the reference.
+    #[default]
+    Eps,
+    /// v = √ᾱ·ε − √(1−ᾱ)·x0.
+    V,
 }
 
 fn three() -> i64 {
@@ -94,9 +103,6 @@ fn cosine() -> String {
 }
 fn thousand() -> i64 {
     1000
-}
-fn eps() -> String {
-    "eps".into()
 }
 
 /// The presets `--config` accepts.
@@ -174,15 +180,15 @@ impl NetConfig {
         if !(self.mollifier_sigma > 0.0 && self.layer_norm_eps > 0.0) {
             return Err("mollifier_sigma and layer_norm_eps must be positive".into());
         }
-        if !PREDICTIONS.contains(&self.prediction.as_str()) {
-            return Err(format!(
-                "prediction must be one of {}, got '{}'",
-                PREDICTIONS.join(", "),
-                self.prediction
-            ));
-        }
         if !(self.residual_scale >= 0.0 && self.residual_scale.is_finite()) {
             return Err(format!("residual_scale must be 0 or positive, got {}", self.residual_scale));
+        }
+        // The residual is added back to the guide, so the guide must be an image.
+        if self.residual_scale > 0.0 && !matches!(self.guide.as_str(), "lowres" | "fill") {
+            let guide = if self.guide.is_empty() { "none" } else { self.guide.as_str() };
+            return Err(format!(
+                "residual_scale needs a guide that estimates the image (lowres or fill), not '{guide}'"
+            ));
         }
         Ok(())
     }
@@ -222,5 +228,17 @@ mod tests {
             NetConfig::preset(name).unwrap().validate().unwrap();
         }
         assert!(NetConfig { kernel_size: 6, ..NetConfig::preset("tiny").unwrap() }.validate().is_err());
+    }
+
+    #[test]
+    fn a_residual_needs_an_image_guide() {
+        let residual = |guide: &str| NetConfig {
+            residual_scale: 10.0,
+            guide: guide.into(),
+            ..NetConfig::preset("tiny").unwrap()
+        };
+        assert!(residual("lowres").validate().is_ok() && residual("fill").validate().is_ok());
+        assert!(residual("mask").validate().unwrap_err().contains("not 'mask'"));
+        assert!(residual("").validate().unwrap_err().contains("not 'none'"));
     }
 }

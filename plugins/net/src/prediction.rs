@@ -8,10 +8,7 @@
 use infty_sdk::schedule::{BetaSchedule, Schedule};
 use infty_sdk::PluginError;
 
-use crate::config::NetConfig;
-
-/// The names `prediction` accepts.
-pub const PREDICTIONS: [&str; 2] = ["eps", "v"];
+use crate::config::{NetConfig, Prediction};
 
 /// (√ᾱ_t, √(1−ᾱ_t)) for every training timestep t of a v-predicting network.
 pub struct VPrediction {
@@ -21,7 +18,7 @@ pub struct VPrediction {
 impl VPrediction {
     /// The conversion for a network of `cfg`; `None` when it predicts ε.
     pub fn of(cfg: &NetConfig) -> Result<Option<VPrediction>, PluginError> {
-        if cfg.prediction != "v" {
+        if cfg.prediction != Prediction::V {
             return Ok(None);
         }
         let resolution = u32::try_from(cfg.img_size).unwrap_or(u32::MAX);
@@ -55,7 +52,7 @@ mod tests {
 
     #[test]
     fn eps_from_v_gives_back_the_noise() {
-        let cfg = NetConfig { prediction: "v".into(), ..NetConfig::preset("tiny").unwrap() };
+        let cfg = NetConfig { prediction: Prediction::V, ..NetConfig::preset("tiny").unwrap() };
         let v = VPrediction::of(&cfg).unwrap().unwrap();
         let ab = Schedule::named(BetaSchedule::Cosine, cfg.diffusion_steps as usize).alphas_cumprod;
         // Two items at t = 10 and 900: x_t = a·x0 + b·ε and v = a·ε − b·x0 give ε back.

@@ -1,5 +1,5 @@
 //! Training state and one optimisation step (docs/reference.md §3.3 steps 5–9): MSE on
-//! the mollified noise at the sampled points, Adam (β 0.9/0.99, no weight decay),
+//! the mollified noise (or v) at the sampled points, Adam (β 0.9/0.99, no weight decay),
 //! gradient clipping at 1.0 separately for decoder and encoder, and an EMA of the
 //! decoder every 10 steps, initialised as a copy (docs/reference.md §8.1 #3). The latent
 //! prior trains through the same optimiser with AdamW's decoupled weight decay (§3.4).

@@ -1,6 +1,6 @@
 //! A training batch (docs/reference.md §3.3 steps 3–6): for each item a noised crop, a
 //! uniform random subset of its pixels for the decoder and an independent subset for
-//! the encoder, with x_t, Tξ and the guide gathered at the first and the clean crop at
+//! the encoder, with x_t, the target (Tξ or v) and the guide gathered at the first and the clean crop at
 //! the second. Buffers are channel-major per item, as the SDK's `Points` expect.
 
 use infty_sdk::{ModelInput, Point, Points, TrainBatch};

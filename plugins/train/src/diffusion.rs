@@ -1,5 +1,5 @@
 //! The forward process of ∞-Diff on a crop (docs/reference.md §1.4, §3.3 step 4):
-//! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target Tξ, with T the installed `mollify`
+//! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target, Tξ (or v = √ᾱ_t Tξ − √(1−ᾱ_t) Tx0), with T the installed `mollify`
 //! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
 //! guide fields a guided model reads. A model with a `residual_scale` k diffuses
 //! k·(x0 − guide) in place of x0.
@@ -97,21 +97,11 @@ impl Diffusion {
         let sigma = info.mollifier_sigma.to_string();
         let mollify = infty_sdk::host::operator("mollify", &[("sigma", &sigma)])
             .map_err(|e| e.with_help("training needs the mollifier plugin (org.infty.mollifier)"))?;
-        let residual_scale = info.residual_scale();
-        if residual_scale.is_some() && !matches!(guide, GuideKind::LowRes | GuideKind::Fill) {
-            return Err(PluginError::invalid_param(
-                "config",
-                format!(
-                    "residual_scale needs a guide that estimates the image (lowres or fill), not '{}'",
-                    guide.name()
-                ),
-            ));
-        }
         Ok(Diffusion {
             alphas_cumprod: Schedule::named(schedule, steps).alphas_cumprod,
             size: info.train_size,
             guide,
-            residual_scale,
+            residual_scale: info.residual_scale(),
             predicts_v: info.predicts_v(),
             mollify,
         })

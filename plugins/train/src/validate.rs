@@ -127,7 +127,7 @@ fn score(model: &ModelBox, size: u32, items: &[Noised], z: &[f32]) -> Result<(f6
     let at = Points::dense(size, items.len() as u32);
     let concat =
         |f: fn(&Noised) -> &Vec<f32>| items.iter().flat_map(|n| f(n).iter().copied()).collect::<Vec<_>>();
-    let (x_t, target, guide) = (concat(|n| &n.x_t), concat(|n| &n.noise), concat(|n| &n.guide));
+    let (x_t, noise, guide) = (concat(|n| &n.x_t), concat(|n| &n.noise), concat(|n| &n.guide));
     let t: Vec<f32> = items.iter().map(|n| n.t as f32).collect();
     let input = ModelInput {
         at,
@@ -140,7 +140,7 @@ fn score(model: &ModelBox, size: u32, items: &[Noised], z: &[f32]) -> Result<(f6
     model.denoise(input, eps.as_mut_slice().into()).into_result()?;
     let per_item = x_t.len() / items.len();
     let mut sums = (0.0, 0.0);
-    for (e, y) in eps.chunks(per_item).zip(target.chunks(per_item)) {
+    for (e, y) in eps.chunks(per_item).zip(noise.chunks(per_item)) {
         sums.0 += e.iter().zip(y).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / per_item as f64;
         sums.1 += y.iter().map(|b| f64::from(*b).powi(2)).sum::<f64>() / per_item as f64;
     }

@@ -153,14 +153,15 @@ pub struct ModelInput<'a> {
     pub z: RSlice<'a, f32>,
 }
 
-/// One training step's data (docs/reference.md §3.3): x_t and the target Tξ at the
+/// One training step's data (docs/reference.md §3.3): x_t and the target (Tξ, or v) at the
 /// sampled points, and the clean image at an independent set of points for the encoder.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct TrainBatch<'a> {
     /// x_t (and guide) at the points and t; `z` is ignored: the encoder computes it.
     pub input: ModelInput<'a>,
-    /// The target Tξ at the same points, `batch × channels × N`.
+    /// The target at the same points, `batch × channels × N`: Tξ, or v for a model
+    /// that predicts v ([`ModelInfo::predicts_v`]).
     pub target: RSlice<'a, f32>,
     /// The encoder's points.
     pub encoder_at: Points<'a>,
@@ -221,15 +222,14 @@ impl ModelInfo {
     /// config carries it because the layout of this struct is fixed (docs/plugins.md,
     /// "Versions").
     pub fn guide(&self) -> Result<GuideKind, PluginError> {
-        let config: serde_json::Value = serde_json::from_str(&self.config_json)
-            .map_err(|e| PluginError::invalid_input(format!("the model's config is not JSON: {e}")))?;
+        let config = self.config()?;
         GuideKind::from_name(config.get("guide").and_then(|g| g.as_str()).unwrap_or(""))
     }
 
     /// k when the model diffuses k·(x − guide) rather than x: the `residual_scale` entry
     /// of the config (absent or 0: none).
     pub fn residual_scale(&self) -> Option<f32> {
-        let config: serde_json::Value = serde_json::from_str(&self.config_json).ok()?;
+        let config = self.config().ok()?;
         let k = config.get("residual_scale")?.as_f64()?;
         (k > 0.0).then_some(k as f32)
     }
@@ -237,8 +237,14 @@ impl ModelInfo {
     /// Whether the network's training target is v = √ᾱ·ε − √(1−ᾱ)·x0 rather than ε: the
     /// `prediction` entry of the config. Its calls answer ε̂ either way.
     pub fn predicts_v(&self) -> bool {
-        let config: Option<serde_json::Value> = serde_json::from_str(&self.config_json).ok();
+        let config = self.config().ok();
         config.is_some_and(|c| c.get("prediction").and_then(|p| p.as_str()) == Some("v"))
+    }
+
+    /// The config the model was built from, parsed.
+    fn config(&self) -> Result<serde_json::Value, PluginError> {
+        serde_json::from_str(&self.config_json)
+            .map_err(|e| PluginError::invalid_input(format!("the model's config is not JSON: {e}")))
     }
 }
 
