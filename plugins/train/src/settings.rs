@@ -84,6 +84,19 @@ infty_sdk::settings! {
                 .at_least(1.0)
                 .at_most(64.0)
                 .with_help("Compressed photos are sharper and freer of JPEG artefacts 2-4x smaller."),
+        /// Absent from runs started before it was a setting: one, uniform crops.
+        #[serde(default = "one")]
+        pub crop_tries: u32 =
+            ParamSpec::int("crop-tries", "crops drawn per item; the item is the one with the most detail")
+                .default_int(1)
+                .at_least(1.0)
+                .at_most(64.0)
+                .with_help(
+                    "1: uniform crops, as the reference. Photographs are mostly smooth (sky, blur, \
+                     walls); K > 1 draws K crops and trains on the one of largest mean squared \
+                     difference between neighbouring pixels, tilting training towards texture, \
+                     the part upscaling and inpainting have to restore. Validation stays uniform.",
+                ),
         pub val_fraction: f64 = ParamSpec::float("val-fraction", "share of the images held out for validation")
             .default_float(0.1)
             .at_least(0.0)
@@ -159,6 +172,10 @@ pub fn warn_ignored<S: Serialize>(given: &S, saved: &S, spec: &ItemSpec, may_cha
             ));
         }
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn uniform() -> String {

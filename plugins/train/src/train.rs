@@ -11,7 +11,6 @@ use std::time::Instant;
 use infty_sdk::host::{interrupted, model};
 use infty_sdk::{ErrorKind, GuideKind, ItemSpec, ModelBox, ParamSpec, Params, PluginError, Task};
 use rand::seq::SliceRandom;
-use rand::Rng;
 
 use crate::batch::Batch;
 use crate::data::{DataOptions, Dataset, Split};
@@ -222,8 +221,7 @@ impl Trainer {
         for b in 0..u64::from(s.batch) {
             let image =
                 &self.data.train[image_at(step * u64::from(s.batch) + b, self.data.train.len(), s.seed)];
-            let (x, y) = (r.gen_range(0..=image.width - size), r.gen_range(0..=image.height - size));
-            let crop = image.crop(x, y, size, r.gen_bool(0.5))?;
+            let crop = image.detailed_crop(size, s.crop_tries, &mut r)?;
             let t = self.timesteps.draw(&mut r);
             items.push(self.diffusion.noise(&crop, t, &mut r)?);
         }
