@@ -1,7 +1,7 @@
 //! The forward process of ∞-Diff on a crop (docs/reference.md §1.4, §3.3 step 4):
-//! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target, Tξ (or v = √ᾱ_t Tξ − √(1−ᾱ_t) Tx0), with T the installed `mollify`
-//! operator on the whole crop (mirror boundaries, as the reference's DCT); and the
-//! guide fields a guided model reads. A model with a `residual_scale` k diffuses
+//! x_t = T(√ᾱ_t x0 + √(1−ᾱ_t) ξ) and the target, Tξ (or v = √ᾱ_t Tξ − √(1−ᾱ_t) Tx0),
+//! with T the installed `mollify` operator on the whole crop (mirror boundaries, as the
+//! reference's DCT); and the guide fields a guided model reads. A model with a `residual_scale` k diffuses
 //! k·(x0 − guide) in place of x0.
 
 use infty_kit::fill::membrane_fill;
@@ -110,12 +110,14 @@ impl Diffusion {
     /// Noises the crop `x0` (RGB planes in [0, 1]) at `t` with noise and guide from `rng`.
     pub fn noise(&self, x0: &[f32], t: u32, rng: &mut impl Rng) -> Result<Noised, PluginError> {
         let x0: Vec<f32> = x0.iter().map(|v| v * 2.0 - 1.0).collect();
+        // ξ is drawn before the guide, as before residual models: a run resumed by this
+        // version draws what it would have drawn uninterrupted.
+        let xi: Vec<f32> = (0..x0.len()).map(|_| rng.sample(StandardNormal)).collect();
         let (guide, known) = self.guide(&x0, rng)?;
         let diffused = match self.residual_scale {
             Some(k) => to_residual(&x0, &guide, k),
             None => x0.clone(),
         };
-        let xi: Vec<f32> = (0..x0.len()).map(|_| rng.sample(StandardNormal)).collect();
         // T is linear: T(a x0 + b ξ) = a Tx0 + b Tξ.
         let (t_x0, t_xi) = (self.mollify(&diffused)?, self.mollify(&xi)?);
         let ab = self.alphas_cumprod[t as usize];
